@@ -1,0 +1,25 @@
+//! Consilium: an MCP server for health AI.
+//!
+//! The folders are the architecture (see `ARCHITECTURE.md`):
+//! - [`transport`] carries MCP messages over stdio, streamable HTTP and the legacy HTTP+SSE transport;
+//! - [`mcp`] is the thin MCP surface: the protocol handler and the registry through which
+//!   every capability contributes its tools, resources and prompts;
+//! - [`catalog`] loads what defines tools and prompts as data (`tools/`, `prompts/`);
+//! - [`status`] is the first capability: what the server is and how it is doing;
+//! - [`store`] owns the embedded SQLite database;
+//! - [`config`] and [`observability`] are the server's settings and its logs;
+//! - [`cli`] is the command line, the binary's edge.
+//!
+//! Data flows one way: transport → mcp → capability services → store.
+
+pub mod app;
+pub mod catalog;
+pub mod cli;
+pub mod config;
+#[cfg(feature = "conformance")]
+pub mod conformance;
+pub mod mcp;
+pub mod observability;
+pub mod status;
+pub mod store;
+pub mod transport;

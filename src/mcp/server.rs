@@ -1,0 +1,332 @@
+//! The MCP protocol handler: one [`ConsiliumServer`] per client session, all of them sharing
+//! the app and its registry. Every transport serves this same type.
+//!
+//! It translates between the protocol and the registry and must stay thin: no capability
+//! logic lives here.
+
+// MCP logging is deprecated from protocol 2026-07-28 (SEP-2577) but current clients use it.
+#![allow(deprecated)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, CompletionInfo,
+    GetPromptRequestParams, GetPromptResponse, Implementation, InitializeRequestParams,
+    InitializeResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, LoggingMessageNotificationParam, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, Reference, ServerCapabilities,
+    SetLevelRequestParams, SubscribeRequestParams, UnsubscribeRequestParams,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+use super::registry::{CompletionQuery, RequestScope};
+use super::session::{Session, TransportKind};
+use super::tool::{ToolContext, ToolError, codes};
+use crate::app::App;
+use crate::observability::mcp_log::{LogSink, SINK_FIELD, SinkGuard};
+
+const INSTRUCTIONS: &str = "Consilium is a health-AI server. Its health tools compute numbers \
+(calories from MET values, nutrients from USDA data, lab values against reference ranges, \
+validated clinical risk scores) in deterministic code from cited reference data: prefer them \
+to estimating such numbers yourself, and quote their sources. Tools that need a language model \
+say so and label model-written text. Read consilium://status for what this server runs. \
+Prompts are slash commands for common study and analysis tasks.";
+
+#[derive(Clone)]
+pub struct ConsiliumServer {
+    app: Arc<App>,
+    session: Arc<Session>,
+}
+
+impl ConsiliumServer {
+    pub fn new(app: Arc<App>, transport: TransportKind) -> Self {
+        Self {
+            app,
+            session: Arc::new(Session::new(transport)),
+        }
+    }
+
+    pub fn session(&self) -> &Arc<Session> {
+        &self.session
+    }
+
+    fn scope(&self) -> RequestScope {
+        RequestScope {
+            app: self.app.clone(),
+            session: self.session.clone(),
+        }
+    }
+
+    /// Runs one tool with cancellation, and forwards the `tracing` events it emits to this
+    /// request's client from inside the request's own task (so streamable HTTP delivers them
+    /// on the request's stream, before the response).
+    async fn run_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let Some(tool) = self.app.registry.tool(&request.name) else {
+            return Err(McpError::invalid_params(
+                format!("unknown tool {:?}", request.name.as_ref()),
+                Some(serde_json::json!({ "tool": request.name })),
+            ));
+        };
+        let cancelled = context.ct.clone();
+        let peer = context.peer.clone();
+        let tool_context = ToolContext::new(self.app.clone(), self.session.clone(), context);
+        let (log_tx, mut log_rx) = mpsc::channel::<LoggingMessageNotificationParam>(64);
+        let guard = SinkGuard::register(LogSink {
+            min_level: tool_context.min_log_level(),
+            tx: log_tx,
+        });
+        let span = tracing::info_span!("tool", name = %request.name, session = self.session.id, { SINK_FIELD } = guard.key);
+        let arguments = request.arguments.unwrap_or_default();
+        let call = tool.call(tool_context, arguments).instrument(span);
+        tokio::pin!(call);
+        let outcome = loop {
+            tokio::select! {
+                biased;
+                _ = cancelled.cancelled() => break Err(ToolError::new(codes::CANCELLED, "the client cancelled this call")),
+                result = &mut call => break result,
+                Some(message) = log_rx.recv() => {
+                    let _ = peer.notify_logging_message(message).await;
+                }
+            }
+        };
+        drop(guard);
+        while let Ok(message) = log_rx.try_recv() {
+            let _ = peer.notify_logging_message(message).await;
+        }
+        let result = outcome.unwrap_or_else(ToolError::into_result);
+        Ok(CallToolResponse::Complete(result))
+    }
+}
+
+pub fn server_capabilities() -> ServerCapabilities {
+    let mut capabilities = ServerCapabilities::builder()
+        .enable_tools()
+        .enable_resources()
+        .enable_resources_subscribe()
+        .enable_prompts()
+        .enable_completions()
+        .enable_logging()
+        .build();
+    if let Some(tools) = capabilities.tools.as_mut() {
+        tools.list_changed = Some(false);
+    }
+    capabilities
+}
+
+impl ServerHandler for ConsiliumServer {
+    fn get_info(&self) -> InitializeResult {
+        InitializeResult::new(server_capabilities())
+            .with_server_info(
+                Implementation::new("consilium", env!("CARGO_PKG_VERSION"))
+                    .with_title("Consilium")
+                    .with_description(env!("CARGO_PKG_DESCRIPTION")),
+            )
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, McpError> {
+        tracing::debug!(
+            session = self.session.id,
+            client = %request.client_info.name,
+            protocol = %request.protocol_version,
+            "client initialised"
+        );
+        context.peer.set_peer_info(request.clone());
+        self.negotiate_initialize(&request)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let tools = self
+            .app
+            .registry
+            .tools()
+            .map(|t| t.definition.clone())
+            .collect();
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<rmcp::model::Tool> {
+        self.app.registry.tool(name).map(|t| t.definition.clone())
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        self.run_tool(request, context).await
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        Ok(ListResourcesResult::with_all_items(
+            self.app.registry.resources().cloned().collect(),
+        ))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Ok(ListResourceTemplatesResult::with_all_items(
+            self.app.registry.templates().cloned().collect(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        self.app
+            .registry
+            .read_resource(self.scope(), &request.uri)
+            .await
+            .map(ReadResourceResponse::Complete)
+    }
+
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        if !self.app.registry.has_resource(&request.uri) {
+            return Err(McpError::resource_not_found(
+                format!("no resource at {}", request.uri),
+                None,
+            ));
+        }
+        self.session.subscribe(&request.uri);
+        self.app
+            .subscriptions
+            .add(&self.session, context.peer.clone());
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.session.unsubscribe(&request.uri);
+        Ok(())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        Ok(ListPromptsResult::with_all_items(
+            self.app.registry.prompts().cloned().collect(),
+        ))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let arguments: HashMap<String, String> = request
+            .arguments
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            })
+            .collect();
+        self.app
+            .registry
+            .get_prompt(self.scope(), &request.name, arguments)
+            .await
+            .map(GetPromptResponse::Complete)
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let registry = &self.app.registry;
+        let completer = match &request.r#ref {
+            Reference::Prompt(prompt) => {
+                if !registry.has_prompt(&prompt.name) {
+                    return Err(McpError::invalid_params(
+                        format!("unknown prompt {:?}", prompt.name),
+                        None,
+                    ));
+                }
+                registry.prompt_completer(&prompt.name)
+            }
+            Reference::Resource(resource) => {
+                if !registry.has_template(&resource.uri) {
+                    return Err(McpError::invalid_params(
+                        format!("unknown resource template {:?}", resource.uri),
+                        None,
+                    ));
+                }
+                registry.template_completer(&resource.uri)
+            }
+            _ => {
+                return Err(McpError::invalid_params(
+                    "unsupported completion reference",
+                    None,
+                ));
+            }
+        };
+        let values = match completer {
+            Some(completer) => {
+                completer(CompletionQuery {
+                    app: self.app.clone(),
+                    argument: request.argument.name.clone(),
+                    value: request.argument.value.clone(),
+                    context: request
+                        .context
+                        .and_then(|c| c.arguments)
+                        .unwrap_or_default(),
+                })
+                .await
+            }
+            None => Vec::new(),
+        };
+        let total = values.len();
+        let shown: Vec<String> = values
+            .into_iter()
+            .take(CompletionInfo::MAX_VALUES)
+            .collect();
+        let mut info = CompletionInfo::new(shown).map_err(|e| McpError::internal_error(e, None))?;
+        info.total = u32::try_from(total).ok();
+        info.has_more = Some(total > CompletionInfo::MAX_VALUES);
+        Ok(CompleteResult::new(info))
+    }
+
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.session.set_log_level(request.level);
+        Ok(())
+    }
+}

@@ -1,0 +1,34 @@
+//! The stdio transport: one session over the process's stdin and stdout. Stdout carries
+//! only protocol messages; every log goes to stderr.
+
+use std::sync::Arc;
+
+use rmcp::ServiceExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::App;
+use crate::mcp::{ConsiliumServer, TransportKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StdioError {
+    #[error("the client did not complete the MCP handshake: {0}")]
+    Handshake(String),
+    #[error("the session ended abnormally: {0}")]
+    Session(String),
+}
+
+/// Serves until the client closes stdin or `shutdown` is cancelled.
+pub async fn serve(app: Arc<App>, shutdown: CancellationToken) -> Result<(), StdioError> {
+    app.transport_up("stdio");
+    let server = ConsiliumServer::new(app, TransportKind::Stdio);
+    let running = server
+        .serve_with_ct(rmcp::transport::stdio(), shutdown.child_token())
+        .await
+        .map_err(|e| StdioError::Handshake(e.to_string()))?;
+    let reason = running
+        .waiting()
+        .await
+        .map_err(|e| StdioError::Session(e.to_string()))?;
+    tracing::debug!(?reason, "stdio session ended");
+    Ok(())
+}
