@@ -188,6 +188,29 @@ fn register_tools(b: &mut RegistryBuilder<'_>) {
         CAPABILITY,
         |_, args| async move { text(format!("Received: {}", Value::Object(args))) },
     );
+    // Not one of the suite's fixtures: our own end-to-end tests use it to cancel a call that
+    // is still running and to watch progress arrive.
+    b.tool_raw(
+        tool_with_schema(
+            "test_slow_operation",
+            "Runs for the given number of milliseconds, reporting progress every 50 ms",
+            json!({ "type": "object", "properties": { "millis": { "type": "integer", "minimum": 0, "maximum": 60000 } }, "required": ["millis"] }),
+        ),
+        CAPABILITY,
+        |ctx: ToolContext, args| async move {
+            let millis = args
+                .get("millis")
+                .and_then(Value::as_u64)
+                .filter(|m| *m <= 60_000)
+                .ok_or_else(|| ToolError::invalid_arguments("millis must be an integer from 0 to 60000"))?;
+            let steps = millis.div_ceil(50);
+            for step in 0..steps {
+                ctx.progress(step as f64, Some(steps as f64), None).await;
+                tokio::time::sleep(STEP).await;
+            }
+            text(format!("slept {millis} ms"))
+        },
+    );
     b.tool_raw(
         tool(
             "test_reconnection",
