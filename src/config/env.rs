@@ -50,6 +50,11 @@ pub fn apply_env_overrides(
             continue;
         }
         let value = value.trim().to_string();
+        // An empty variable means "not set": launchers such as MCP bundles pass every
+        // configurable variable, blank when the user left it blank.
+        if value.is_empty() {
+            continue;
+        }
         match name.as_str() {
             "CONSILIUM_DB" => config.store.path = Some(PathBuf::from(value)),
             "CONSILIUM_HTTP_BIND" => config.http.bind = parse(&name, &value)?,
@@ -116,6 +121,14 @@ mod tests {
         )];
         let err = apply_env_overrides(&mut config, env.into_iter()).unwrap_err();
         assert!(err.to_string().contains("CONSILIUM_HTTP_MAX_SESSIONS"));
+    }
+
+    #[test]
+    fn an_empty_variable_leaves_the_setting_alone() {
+        let mut config = Config::default();
+        let env = [("CONSILIUM_DB".to_string(), "  ".to_string())];
+        apply_env_overrides(&mut config, env.into_iter()).unwrap();
+        assert!(config.store.path.is_none());
     }
 
     #[test]

@@ -406,6 +406,55 @@ impl<'c> RegistryBuilder<'c> {
     }
 }
 
+/// Formats JSON Schema defines; schemars also emits Rust ones (`uint64`, `double`) that
+/// validators such as ajv warn about on every call. The numeric range stays in `minimum`.
+const STANDARD_FORMATS: &[&str] = &[
+    "date-time",
+    "date",
+    "time",
+    "duration",
+    "email",
+    "idn-email",
+    "hostname",
+    "idn-hostname",
+    "ipv4",
+    "ipv6",
+    "uri",
+    "uri-reference",
+    "iri",
+    "iri-reference",
+    "uuid",
+    "uri-template",
+    "json-pointer",
+    "relative-json-pointer",
+    "regex",
+];
+
+fn portable(schema: Arc<JsonObject>) -> Arc<JsonObject> {
+    fn clean(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let non_standard = map
+                    .get("format")
+                    .and_then(|f| f.as_str())
+                    .is_some_and(|f| !STANDARD_FORMATS.contains(&f));
+                if non_standard {
+                    map.remove("format");
+                }
+                map.values_mut().for_each(clean);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(clean),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::Value::Object((*schema).clone());
+    clean(&mut value);
+    match value {
+        serde_json::Value::Object(map) => Arc::new(map),
+        _ => schema,
+    }
+}
+
 fn tool_from_spec(spec: &ToolSpec, input_schema: Arc<JsonObject>) -> Tool {
     let mut annotations = ToolAnnotations::with_title(spec.title.clone());
     annotations.read_only_hint = spec.annotations.read_only;
@@ -499,6 +548,23 @@ pub fn prefix_matches(candidates: &[String], typed: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rust_specific_formats_are_dropped_from_schemas_and_standard_ones_kept() {
+        let schema: JsonObject = serde_json::from_value(serde_json::json!({
+            "type": "object",
+            "properties": {
+                "count": { "type": "integer", "format": "uint64", "minimum": 0 },
+                "when": { "type": "string", "format": "date-time" }
+            }
+        }))
+        .unwrap();
+        let cleaned = portable(Arc::new(schema));
+        let properties = &cleaned["properties"];
+        assert!(properties["count"].get("format").is_none());
+        assert_eq!(properties["count"]["minimum"], 0);
+        assert_eq!(properties["when"]["format"], "date-time");
+    }
 
     #[test]
     fn prefix_matches_come_before_substring_matches() {
