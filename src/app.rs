@@ -3,8 +3,11 @@
 //!
 //! It must not speak any protocol: transports and the MCP surface sit on top of it.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::Notify;
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::config::{Config, ConfigError};
@@ -39,6 +42,7 @@ pub struct App {
     pub catalog: Catalog,
     pub registry: Registry,
     pub subscriptions: SubscriptionHub,
+    pub in_flight: InFlight,
     started: Instant,
     started_unix: u64,
     transports: Mutex<Vec<String>>,
@@ -62,6 +66,7 @@ impl App {
             catalog,
             registry,
             subscriptions: SubscriptionHub::default(),
+            in_flight: InFlight::default(),
             started: Instant::now(),
             started_unix: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -97,6 +102,49 @@ impl App {
     /// Flushes and closes the store. Call once, after the transports have drained.
     pub async fn shutdown(&self) -> Result<(), StoreError> {
         self.store.shutdown().await
+    }
+}
+
+/// Counts the tool calls running now, so a shutdown can let them finish first.
+#[derive(Default)]
+pub struct InFlight {
+    running: AtomicUsize,
+    idle: Notify,
+}
+
+/// Held while one call runs.
+pub struct InFlightGuard<'a>(&'a InFlight);
+
+impl InFlight {
+    pub fn start(&self) -> InFlightGuard<'_> {
+        self.running.fetch_add(1, Ordering::SeqCst);
+        InFlightGuard(self)
+    }
+
+    pub fn running(&self) -> usize {
+        self.running.load(Ordering::SeqCst)
+    }
+
+    /// Waits until no call runs, or `deadline` passes; says which.
+    pub async fn drained(&self, deadline: Duration) -> bool {
+        let wait = async {
+            loop {
+                let idle = self.idle.notified();
+                if self.running() == 0 {
+                    return;
+                }
+                idle.await;
+            }
+        };
+        tokio::time::timeout(deadline, wait).await.is_ok()
+    }
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        if self.0.running.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
     }
 }
 

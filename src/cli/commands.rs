@@ -11,9 +11,12 @@ use crate::app::{App, AppOptions};
 use crate::config::Config;
 use crate::store::{Store, StoreOptions};
 use crate::transport;
+use crate::transport::shutdown::Shutdown;
 
-/// How long a shutdown waits for in-flight HTTP requests before it stops anyway.
+/// How long a shutdown lets running tool calls finish before it ends them.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
+/// How long connections may stay open after their sessions have ended.
+const CLOSE_DEADLINE: Duration = Duration::from_secs(3);
 
 /// Runs the command and returns the process exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -49,20 +52,21 @@ async fn serve(mut config: Config, args: ServeArgs) -> anyhow::Result<i32> {
         conformance_fixtures: args.conformance_fixtures(),
     };
     let app = App::start(config, options).await?;
-    let shutdown = transport::shutdown::on_signal();
+    let shutdown = Shutdown::on_signal(app.clone(), DRAIN_DEADLINE);
     let served = match http {
         Some(addr) => {
             let serving = transport::http::serve(app.clone(), addr, shutdown.clone());
             tokio::pin!(serving);
+            // Connections that outlive their sessions must not hold the process forever.
             tokio::select! {
                 result = &mut serving => result.map_err(anyhow::Error::from),
-                _ = async { shutdown.cancelled().await; tokio::time::sleep(DRAIN_DEADLINE).await } => {
-                    tracing::warn!("in-flight requests did not finish within {DRAIN_DEADLINE:?}; stopping anyway");
+                _ = async { shutdown.sessions.cancelled().await; tokio::time::sleep(CLOSE_DEADLINE).await } => {
+                    tracing::warn!("connections still open {CLOSE_DEADLINE:?} after the sessions ended; stopping anyway");
                     Ok(())
                 }
             }
         }
-        None => transport::stdio::serve(app.clone(), shutdown.clone())
+        None => transport::stdio::serve(app.clone(), shutdown.sessions.clone())
             .await
             .map_err(anyhow::Error::from),
     };

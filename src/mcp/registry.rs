@@ -247,8 +247,8 @@ impl<'c> RegistryBuilder<'c> {
                 return self;
             }
         };
-        let definition =
-            tool_from_spec(spec, input_schema).with_raw_output_schema(schema_for_output::<O>());
+        let definition = tool_from_spec(spec, portable(input_schema))
+            .with_raw_output_schema(portable(schema_for_output::<O>()));
         let handler = Arc::new(handler);
         let erased: ToolHandler = Arc::new(move |context, arguments| {
             let handler = handler.clone();

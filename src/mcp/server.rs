@@ -75,6 +75,7 @@ impl ConsiliumServer {
                 Some(serde_json::json!({ "tool": request.name })),
             ));
         };
+        let _running = self.app.in_flight.start();
         let cancelled = context.ct.clone();
         let peer = context.peer.clone();
         let tool_context = ToolContext::new(self.app.clone(), self.session.clone(), context);

@@ -17,12 +17,12 @@ pub enum StdioError {
     Session(String),
 }
 
-/// Serves until the client closes stdin or `shutdown` is cancelled.
-pub async fn serve(app: Arc<App>, shutdown: CancellationToken) -> Result<(), StdioError> {
+/// Serves until the client closes stdin or `sessions` is cancelled.
+pub async fn serve(app: Arc<App>, sessions: CancellationToken) -> Result<(), StdioError> {
     app.transport_up("stdio");
     let server = ConsiliumServer::new(app, TransportKind::Stdio);
     let running = server
-        .serve_with_ct(rmcp::transport::stdio(), shutdown.child_token())
+        .serve_with_ct(rmcp::transport::stdio(), sessions.child_token())
         .await
         .map_err(|e| StdioError::Handshake(e.to_string()))?;
     let reason = running

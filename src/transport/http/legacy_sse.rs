@@ -111,7 +111,7 @@ pub async fn open_stream(State(state): State<Arc<HttpState>>) -> Response {
             activity: activity.clone(),
         },
     );
-    let ended = state.shutdown.child_token();
+    let ended = state.sessions.child_token();
     let server = ConsiliumServer::new(state.app.clone(), TransportKind::LegacySse);
     let session_ct = ended.clone();
     tokio::spawn(async move {

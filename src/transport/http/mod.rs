@@ -4,6 +4,7 @@
 
 mod guard;
 mod health;
+mod json_rpc_errors;
 mod legacy_sse;
 
 use std::net::SocketAddr;
@@ -22,6 +23,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::app::App;
 use crate::mcp::{ConsiliumServer, TransportKind};
+use crate::transport::shutdown::Shutdown;
 
 pub use legacy_sse::LegacySessions;
 
@@ -45,7 +47,7 @@ pub struct HttpState {
     pub app: Arc<App>,
     pub streamable_sessions: Arc<LocalSessionManager>,
     pub legacy_sessions: LegacySessions,
-    pub shutdown: CancellationToken,
+    pub sessions: CancellationToken,
 }
 
 impl HttpState {
@@ -55,7 +57,8 @@ impl HttpState {
 }
 
 /// The whole HTTP surface as one router, for `serve` and for in-process tests.
-pub fn router(app: Arc<App>, shutdown: CancellationToken) -> Router {
+/// `sessions` ends every session and stream when cancelled.
+pub fn router(app: Arc<App>, sessions: CancellationToken) -> Router {
     let http = app.config.http.clone();
     let mut manager = LocalSessionManager::default();
     manager.session_config.keep_alive = Some(Duration::from_secs(http.session_idle_timeout_secs));
@@ -64,7 +67,7 @@ pub fn router(app: Arc<App>, shutdown: CancellationToken) -> Router {
         app: app.clone(),
         streamable_sessions: streamable_sessions.clone(),
         legacy_sessions: LegacySessions::default(),
-        shutdown: shutdown.clone(),
+        sessions: sessions.clone(),
     });
     // Our guard checks Host and Origin on every route; rmcp is given the same lists so the
     // two layers can never disagree about the streamable endpoint.
@@ -76,7 +79,7 @@ pub fn router(app: Arc<App>, shutdown: CancellationToken) -> Router {
         )
         .disable_allowed_origins()
         .with_max_request_body_bytes(http.max_body_bytes)
-        .with_cancellation_token(shutdown.child_token());
+        .with_cancellation_token(sessions.child_token());
     let factory_app = app.clone();
     let streamable = StreamableHttpService::new(
         move || {
@@ -96,6 +99,10 @@ pub fn router(app: Arc<App>, shutdown: CancellationToken) -> Router {
         .route("/readyz", get(health::readyz))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            json_rpc_errors::normalise,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             guard::cap_sessions,
         ))
         .layer(axum::middleware::from_fn_with_state(
@@ -110,12 +117,9 @@ pub fn router(app: Arc<App>, shutdown: CancellationToken) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` is cancelled, then lets in-flight requests finish.
-pub async fn serve(
-    app: Arc<App>,
-    addr: SocketAddr,
-    shutdown: CancellationToken,
-) -> Result<(), HttpError> {
+/// Serves until a shutdown is requested, then stops accepting and returns once the
+/// sessions have ended and the connections closed.
+pub async fn serve(app: Arc<App>, addr: SocketAddr, shutdown: Shutdown) -> Result<(), HttpError> {
     if !addr.ip().is_loopback() {
         if !app.config.http.insecure_no_auth {
             return Err(HttpError::NonLoopbackWithoutAuth(addr));
@@ -134,9 +138,9 @@ pub async fn serve(
     // Tests and scripts read this line to learn the port when they asked for port 0.
     eprintln!("consilium listening on http://{local}/mcp (legacy SSE at /sse)");
     tracing::info!(%local, "HTTP transports up");
-    let router = router(app, shutdown.clone());
+    let router = router(app, shutdown.sessions.clone());
     axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .with_graceful_shutdown(shutdown.requested.cancelled_owned())
         .await
         .map_err(HttpError::Serve)
 }
