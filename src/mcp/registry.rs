@@ -408,7 +408,7 @@ impl<'c> RegistryBuilder<'c> {
 
 /// Formats JSON Schema defines; schemars also emits Rust ones (`uint64`, `double`) that
 /// validators such as ajv warn about on every call. The numeric range stays in `minimum`.
-const STANDARD_FORMATS: &[&str] = &[
+pub const STANDARD_FORMATS: &[&str] = &[
     "date-time",
     "date",
     "time",

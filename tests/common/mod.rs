@@ -60,33 +60,33 @@ pub fn consilium_command(db: &Path) -> Command {
     command
 }
 
-/// Runs a one-shot CLI command to completion, failing the test if it hangs.
+/// Runs a one-shot CLI command to completion, failing the test if it hangs. Output is read
+/// while the command runs, so a long listing cannot fill the pipe and stall it.
 pub fn run_cli(db: &Path, args: &[&str]) -> Output {
-    let mut child = consilium_command(db)
+    let child = consilium_command(db)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("the consilium binary starts");
-    let deadline = Instant::now() + STEP;
-    loop {
-        match child.try_wait().expect("the child can be polled") {
-            Some(_) => break,
-            None if Instant::now() > deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "`consilium {}` did not exit within {STEP:?}",
-                    args.join(" ")
-                );
-            }
-            None => std::thread::sleep(Duration::from_millis(20)),
+    let pid = child.id();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match finished.recv_timeout(STEP) {
+        Ok(output) => output.expect("the output of the exited child"),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!(
+                "`consilium {}` did not exit within {STEP:?}",
+                args.join(" ")
+            );
         }
     }
-    child
-        .wait_with_output()
-        .expect("the output of the exited child")
 }
 
 /// A fresh temporary folder and the database path inside it.

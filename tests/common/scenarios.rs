@@ -1,6 +1,7 @@
 //! The MCP behaviours every transport must show, written once and run over stdio
 //! (`tests/stdio.rs`) and streamable HTTP (`tests/http.rs`) with rmcp's client.
 
+use consilium::mcp::registry::STANDARD_FORMATS;
 use std::time::{Duration, Instant};
 
 use rmcp::model::{
@@ -330,30 +331,6 @@ pub async fn cancelled_call_stops_and_server_stays_responsive(
         "cancelling must not wait for the 30 s call"
     );
 }
-
-/// Formats JSON Schema defines; anything else (schemars' `uint64`, `double`…) makes
-/// validators such as ajv warn on every call.
-const STANDARD_FORMATS: &[&str] = &[
-    "date-time",
-    "date",
-    "time",
-    "duration",
-    "email",
-    "idn-email",
-    "hostname",
-    "idn-hostname",
-    "ipv4",
-    "ipv6",
-    "uri",
-    "uri-reference",
-    "iri",
-    "iri-reference",
-    "uuid",
-    "uri-template",
-    "json-pointer",
-    "relative-json-pointer",
-    "regex",
-];
 
 /// Every `format` in the listed tools' input and output schemas is one JSON Schema defines.
 pub async fn listed_schemas_use_only_standard_formats(client: &Client) {
