@@ -14,6 +14,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio::net::TcpListener;
@@ -139,6 +140,13 @@ pub async fn serve(app: Arc<App>, addr: SocketAddr, shutdown: Shutdown) -> Resul
     eprintln!("consilium listening on http://{local}/mcp (legacy SSE at /sse)");
     tracing::info!(%local, "HTTP transports up");
     let router = router(app, shutdown.sessions.clone());
+    // Responses are small and written in pieces (SSE framing); without TCP_NODELAY, Nagle's
+    // algorithm and delayed ACKs add ~40 ms to every call on a kept-alive connection.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown.requested.cancelled_owned())
         .await
