@@ -39,6 +39,14 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("CONSILIUM_LOG_FORMAT", "logging.format: human or json"),
     ("CONSILIUM_TOOLS_DIR", "catalog.tools_dir"),
     ("CONSILIUM_PROMPTS_DIR", "catalog.prompts_dir"),
+    (
+        "CONSILIUM_MASTER_KEY",
+        "secrets.master_key: base64 of the 32-byte master key; wins over the key file",
+    ),
+    (
+        "CONSILIUM_MASTER_KEY_FILE",
+        "secrets.master_key_file: default master.key beside the database",
+    ),
 ];
 
 pub fn apply_env_overrides(
@@ -83,6 +91,10 @@ pub fn apply_env_overrides(
             }
             "CONSILIUM_TOOLS_DIR" => config.catalog.tools_dir = Some(PathBuf::from(value)),
             "CONSILIUM_PROMPTS_DIR" => config.catalog.prompts_dir = Some(PathBuf::from(value)),
+            "CONSILIUM_MASTER_KEY" => config.secrets.master_key = Some(value),
+            "CONSILIUM_MASTER_KEY_FILE" => {
+                config.secrets.master_key_file = Some(PathBuf::from(value))
+            }
             _ => {}
         }
     }

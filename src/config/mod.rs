@@ -44,6 +44,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub logging: LoggingConfig,
     pub catalog: CatalogConfig,
+    pub secrets: SecretsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -123,6 +124,28 @@ pub struct CatalogConfig {
     pub tools_dir: Option<PathBuf>,
     /// A folder laid out like the built-in `prompts/`; likewise.
     pub prompts_dir: Option<PathBuf>,
+}
+
+/// Where the master key that seals secrets at rest comes from (see `crate::secrets`).
+#[derive(Clone, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// The master key file. `None` means `master.key` beside the database.
+    pub master_key_file: Option<PathBuf>,
+    /// The master key itself: base64 of exactly 32 bytes. Wins over the file. Best given as
+    /// `CONSILIUM_MASTER_KEY` from a secret store rather than written into a file.
+    pub master_key: Option<String>,
+}
+
+// By hand rather than derived: `Config` is `Debug`, and a `{:?}` in a log line must not
+// print the master key.
+impl std::fmt::Debug for SecretsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretsConfig")
+            .field("master_key_file", &self.master_key_file)
+            .field("master_key", &self.master_key.as_ref().map(|_| "****"))
+            .finish()
+    }
 }
 
 impl Config {
@@ -240,6 +263,47 @@ mod tests {
         let err = Config::load(Some(&file), std::iter::empty()).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("bad.toml") && text.contains("bnd"), "{text}");
+    }
+
+    #[test]
+    fn the_master_key_settings_come_from_the_environment() {
+        let env = [
+            ("CONSILIUM_MASTER_KEY".to_string(), " a2V5 ".to_string()),
+            (
+                "CONSILIUM_MASTER_KEY_FILE".to_string(),
+                "keys/m.key".to_string(),
+            ),
+        ];
+        let config = Config::load(None, env.into_iter()).unwrap();
+        assert_eq!(config.secrets.master_key.as_deref(), Some("a2V5"));
+        assert_eq!(
+            config.secrets.master_key_file.as_deref(),
+            Some(Path::new("keys/m.key"))
+        );
+    }
+
+    #[test]
+    fn the_shown_configuration_reveals_no_part_of_the_master_key() {
+        // base64 of 32 bytes: 44 characters, like a real key.
+        let key = "q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k=";
+        let mut config = Config::default();
+        config.secrets.master_key = Some(key.to_string());
+        let shown = config.to_masked_toml();
+        assert!(shown.contains("master_key = \"****\""), "{shown}");
+        let chars: Vec<char> = key.chars().collect();
+        for window in chars.windows(4) {
+            let piece: String = window.iter().collect();
+            assert!(!shown.contains(&piece), "{piece:?} shown in {shown}");
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_the_master_key() {
+        let mut config = Config::default();
+        config.secrets.master_key = Some("c2VjcmV0LW1hc3Rlci1rZXk=".to_string());
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("c2VjcmV0"), "{debug}");
+        assert!(debug.contains("master_key: Some(\"****\")"), "{debug}");
     }
 
     #[test]

@@ -1,0 +1,29 @@
+//! The server's master key, and sealing secrets at rest with AES-256-GCM.
+//!
+//! Secrets kept in the store (provider API keys, later other credentials) are written only
+//! as [`seal`]ed bytes, each bound by associated data to the row it belongs to, under one
+//! [`MasterKey`] that lives outside the database: in `CONSILIUM_MASTER_KEY`, or in an
+//! owner-only key file (by default `master.key` beside the database, see
+//! [`default_key_file`]). A stolen database alone therefore reveals no secret; the key file
+//! must be backed up with the database, or every sealed value is lost.
+//!
+//! What must stay true here:
+//! - a key or an opened secret is never logged, displayed or returned except to the caller
+//!   that opened it: [`MasterKey`] shows only its fingerprint, errors carry no key material,
+//!   and key bytes and opened values are wiped from memory when dropped;
+//! - every seal draws a fresh nonce from the operating system's CSPRNG;
+//! - opening fails with one error whatever went wrong, so it is not an oracle;
+//! - no I/O beyond the key file: [`MasterKey::load`] and [`MasterKey::write_key_file`] are
+//!   the only functions that touch the disk (and they block).
+
+mod error;
+mod key;
+mod key_file;
+mod mask;
+mod seal;
+
+pub use error::SecretsError;
+pub use key::MasterKey;
+pub use key_file::{DEFAULT_KEY_FILE_NAME, default_key_file};
+pub use mask::mask;
+pub use seal::{FORMAT_VERSION, open, open_str, reseal, seal, seal_str};
