@@ -13,13 +13,16 @@
 //! Data flows one way: transport → mcp → capability services → store.
 
 pub mod app;
+pub mod audit;
 pub mod catalog;
 pub mod cli;
 pub mod config;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod identity;
 pub mod mcp;
 pub mod observability;
+pub mod secrets;
 pub mod status;
 pub mod store;
 pub mod transport;
