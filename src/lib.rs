@@ -7,6 +7,8 @@
 //! - [`catalog`] loads what defines tools and prompts as data (`tools/`, `prompts/`);
 //! - [`status`] is the first capability: what the server is and how it is doing;
 //! - [`store`] owns the embedded SQLite database;
+//! - [`identity`] (users, passwords, API keys), [`audit`] (the tamper-evident log) and
+//!   [`secrets`] (the master key, sealing at rest) are the services behind accounts;
 //! - [`config`] and [`observability`] are the server's settings and its logs;
 //! - [`cli`] is the command line, the binary's edge.
 //!
