@@ -9,6 +9,7 @@
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A UTC instant in whole seconds since the Unix epoch, limited to the years
@@ -19,7 +20,6 @@ pub struct Timestamp(i64);
 
 /// 9999-12-31T23:59:59Z, the last second a four-digit year can write.
 const LATEST_SECONDS: i64 = 253_402_300_799;
-const SECONDS_PER_DAY: i64 = 86_400;
 
 impl Timestamp {
     /// The instant `seconds` after 1970-01-01T00:00:00Z, if it falls in the
@@ -42,43 +42,18 @@ impl Timestamp {
     }
 
     /// Parses RFC 3339 with a `Z` or `±HH:MM` offset; fractional seconds are
-    /// accepted and dropped. Anything else is refused.
+    /// accepted and dropped. Anything else is refused, and so is a leap
+    /// second: whole-second stamps have none.
     pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
-        let bytes = text.as_bytes();
-        if bytes.len() < 20 || !matches!(bytes[10], b'T' | b't') {
+        // chrono also takes a space between date and time; stored stamps never have one.
+        if !matches!(text.as_bytes().get(10), Some(b'T' | b't')) {
             return None;
         }
-        let separators_ok = bytes[4] == b'-' && bytes[7] == b'-' && bytes[13] == b':';
-        if !separators_ok || bytes[16] != b':' {
+        let parsed = DateTime::parse_from_rfc3339(text).ok()?;
+        if parsed.timestamp_subsec_nanos() >= 1_000_000_000 {
             return None;
         }
-        let year = digits(text, 0..4)?;
-        let month = digits(text, 5..7)?;
-        let day = digits(text, 8..10)?;
-        let hour = digits(text, 11..13)?;
-        let minute = digits(text, 14..16)?;
-        let second = digits(text, 17..19)?;
-        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-            return None;
-        }
-        // 60 is a leap second; we have no leap seconds, so it is refused.
-        if hour > 23 || minute > 59 || second > 59 {
-            return None;
-        }
-        let mut rest = text.get(19..)?;
-        if let Some(fraction) = rest.strip_prefix('.') {
-            let digit_count = fraction.bytes().take_while(u8::is_ascii_digit).count();
-            if digit_count == 0 {
-                return None;
-            }
-            rest = &fraction[digit_count..];
-        }
-        let offset_seconds = parse_offset(rest)?;
-        let local = days_from_civil(year, month, day) * SECONDS_PER_DAY
-            + hour * 3600
-            + minute * 60
-            + second;
-        Timestamp::from_unix_seconds(local - offset_seconds)
+        Timestamp::from_unix_seconds(parsed.timestamp())
     }
 
     /// `YYYY-MM-DDTHH:MM:SSZ`.
@@ -89,16 +64,9 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let days = self.0.div_euclid(SECONDS_PER_DAY);
-        let of_day = self.0.rem_euclid(SECONDS_PER_DAY);
-        let (year, month, day) = civil_from_days(days);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-            of_day / 3600,
-            of_day % 3600 / 60,
-            of_day % 60
-        )
+        // In range by construction; the epoch is only a fallback that cannot happen.
+        let time = DateTime::<Utc>::from_timestamp(self.0, 0).unwrap_or_default();
+        write!(f, "{}", time.format("%Y-%m-%dT%H:%M:%SZ"))
     }
 }
 
@@ -135,80 +103,6 @@ impl Clock for SystemClock {
         };
         Timestamp(seconds.clamp(0, LATEST_SECONDS))
     }
-}
-
-fn digits(text: &str, range: std::ops::Range<usize>) -> Option<i64> {
-    let part = text.get(range)?;
-    if !part.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    part.parse().ok()
-}
-
-/// `Z`, `z` or `±HH:MM`, as seconds east of UTC.
-fn parse_offset(text: &str) -> Option<i64> {
-    if text == "Z" || text == "z" {
-        return Some(0);
-    }
-    let bytes = text.as_bytes();
-    if bytes.len() != 6 || bytes[3] != b':' {
-        return None;
-    }
-    let sign = match bytes[0] {
-        b'+' => 1,
-        b'-' => -1,
-        _ => return None,
-    };
-    let hours = digits(text, 1..3)?;
-    let minutes = digits(text, 4..6)?;
-    if hours > 23 || minutes > 59 {
-        return None;
-    }
-    Some(sign * (hours * 3600 + minutes * 60))
-}
-
-fn is_leap_year(year: i64) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if is_leap_year(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`, <http://howardhinnant.github.io/date_algorithms.html>).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let shifted_month = (month + 9) % 12; // March is 0, so leap days come last
-    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The inverse of [`days_from_civil`] (Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let days = days + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
