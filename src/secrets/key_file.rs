@@ -4,8 +4,6 @@
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
-use std::thread;
-use std::time::Duration;
 
 use zeroize::Zeroizing;
 
@@ -17,11 +15,6 @@ pub const DEFAULT_KEY_FILE_NAME: &str = "master.key";
 /// A key file's contents are a line of base64; more than this is not a key file and is not
 /// read further (keeps the read buffer fixed, so no copy of it is left behind by growth).
 const MAX_FILE_LEN: usize = 1024;
-
-/// Another process that has just created the key file writes it within moments; how long
-/// to wait for its contents before calling the file empty.
-const RACE_RETRIES: u32 = 50;
-const RACE_WAIT: Duration = Duration::from_millis(20);
 
 #[cfg(unix)]
 const PRIVATE_DIR_MODE: u32 = 0o700;
@@ -58,10 +51,13 @@ pub(super) fn load_or_create(path: &Path) -> Result<MasterKey, SecretsError> {
     }
 }
 
-/// Creates `path` holding `key`, never over an existing file (`create_new`), so of two
-/// processes starting at once only one writes a key and the other reads it.
+/// Creates `path` holding `key`, never over an existing file. The key is written and synced
+/// to a private temporary file first and then hard-linked into place, which fails if `path`
+/// exists: so `path` appears whole or not at all, and of two processes starting at once
+/// one creates it and the other reads a complete key, however slow the disk.
 pub(super) fn create(path: &Path, key: &MasterKey) -> Result<(), SecretsError> {
     create_parent_folders(path)?;
+    let staging = staging_path(path)?;
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -70,21 +66,35 @@ pub(super) fn create(path: &Path, key: &MasterKey) -> Result<(), SecretsError> {
         options.mode(PRIVATE_FILE_MODE);
     }
     let mut file = options
-        .open(path)
+        .open(&staging)
         .map_err(|source| io_error(path, "create", source))?;
     let written = file
         .write_all(&key.encoded_line())
         .and_then(|()| file.sync_all());
-    if let Err(source) = written {
-        drop(file);
-        // Ours and incomplete: leaving it would make the next start refuse an empty file.
-        if let Err(error) = std::fs::remove_file(path) {
-            tracing::warn!(path = %path.display(), %error, "could not remove a partial master key file");
-        }
-        return Err(io_error(path, "write", source));
+    drop(file);
+    let placed = written
+        .map_err(|source| io_error(path, "write", source))
+        .and_then(|()| {
+            std::fs::hard_link(&staging, path).map_err(|source| io_error(path, "create", source))
+        });
+    if let Err(error) = std::fs::remove_file(&staging) {
+        tracing::warn!(path = %staging.display(), %error, "could not remove a staging key file");
     }
+    placed?;
     sync_parent_folder(path);
     Ok(())
+}
+
+/// A unique name beside `path`, so the hard link stays within one file system.
+fn staging_path(path: &Path) -> Result<PathBuf, SecretsError> {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .ok_or_else(|| io_error(path, "create", ErrorKind::InvalidInput.into()))?;
+    let mut nonce = [0u8; 8];
+    super::key::fill_random(&mut nonce)?;
+    name.push(format!(".{}.tmp", u64::from_le_bytes(nonce)));
+    Ok(path.with_file_name(name))
 }
 
 /// The file's contents, `None` if it does not exist; refused if it is not owner-only.
@@ -104,12 +114,6 @@ fn read_private(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, SecretsError>
 }
 
 fn read_after_losing_the_race(path: &Path) -> Result<MasterKey, SecretsError> {
-    for _ in 0..RACE_RETRIES {
-        match read_private(path)? {
-            Some(text) if !text.trim_ascii().is_empty() => return parse(&text, path),
-            _ => thread::sleep(RACE_WAIT),
-        }
-    }
     match read_private(path)? {
         Some(text) => parse(&text, path),
         None => Err(io_error(path, "read", ErrorKind::NotFound.into())),
@@ -232,7 +236,7 @@ mod tests {
     fn processes_starting_together_agree_on_one_key() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(DEFAULT_KEY_FILE_NAME);
-        let fingerprints: Vec<String> = thread::scope(|scope| {
+        let fingerprints: Vec<String> = std::thread::scope(|scope| {
             let loads: Vec<_> = (0..8)
                 .map(|_| scope.spawn(|| MasterKey::load(&file_config(None), &path)))
                 .collect();
