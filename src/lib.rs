@@ -24,6 +24,7 @@ pub mod conformance;
 pub mod identity;
 pub mod mcp;
 pub mod observability;
+pub mod private_files;
 pub mod secrets;
 pub mod status;
 pub mod store;

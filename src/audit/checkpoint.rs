@@ -9,7 +9,7 @@
 //! (`spawn_blocking`), never on an async worker. This file must not read the
 //! database, and never holds or writes the signing key anywhere.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
@@ -21,16 +21,11 @@ use sha2::{Digest, Sha256};
 
 use super::format::{from_hex, to_hex};
 use super::{AuditError, Problem};
+use crate::private_files;
 
 /// The first line of every signed message; a new message format needs a new
 /// version here so old signatures can never be read as new ones.
 const MESSAGE_PREFIX: &str = "consilium-audit-checkpoint/v1";
-
-/// Owner-only: the file names how far the log reached and when.
-#[cfg(unix)]
-const PRIVATE_FILE_MODE: u32 = 0o600;
-#[cfg(unix)]
-const PRIVATE_DIR_MODE: u32 = 0o700;
 
 /// One line of the checkpoint file, as written (JSON, one object a line).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,17 +81,15 @@ pub(crate) fn append_to_file(path: &Path, checkpoint: &Checkpoint) -> Result<(),
     };
     let mut line = serde_json::to_string(checkpoint).map_err(|e| failed(io::Error::other(e)))?;
     line.push('\n');
-    create_parent_folders(path).map_err(failed)?;
-    let mut options = OpenOptions::new();
+    private_files::create_parent_folders(path).map_err(failed)?;
     // Append mode: every write lands at the end, whatever else has the file
     // open (a CLI checkpoint while the server runs).
-    options.read(true).append(true).create(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(PRIVATE_FILE_MODE);
-    }
-    let mut file = options.open(path).map_err(failed)?;
+    let mut file = private_files::owner_only()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(failed)?;
     let was_empty = file.metadata().map_err(failed)?.len() == 0;
     // A crash mid-line (or a hand edit) may leave no final newline; start a
     // fresh line so this checkpoint stays parseable on its own.
@@ -108,7 +101,7 @@ pub(crate) fn append_to_file(path: &Path, checkpoint: &Checkpoint) -> Result<(),
     file.sync_data().map_err(failed)?;
     if was_empty {
         // A new file is only durable once its directory entry is.
-        sync_parent_folder(path).map_err(failed)?;
+        private_files::sync_parent_folder(path).map_err(failed)?;
     }
     Ok(())
 }
@@ -209,36 +202,6 @@ fn ends_with_newline(file: &mut File) -> io::Result<bool> {
     let mut last = [0u8; 1];
     file.read_exact(&mut last)?;
     Ok(last[0] == b'\n')
-}
-
-/// Creates missing folders above `path` owner-only; existing ones keep
-/// their permissions (the operator may share them on purpose).
-fn create_parent_folders(path: &Path) -> io::Result<()> {
-    let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
-        return Ok(());
-    };
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(PRIVATE_DIR_MODE);
-    }
-    builder.create(parent)
-}
-
-fn sync_parent_folder(path: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        let parent = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or_else(|| Path::new("."));
-        File::open(parent)?.sync_all()?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,13 +1,14 @@
 //! The master key file: read it, refusing one that others may access, or create it once
 //! with owner-only permissions. The only file this module touches.
 
-use std::fs::{DirBuilder, File, OpenOptions};
+use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
 use super::{MasterKey, SecretsError};
+use crate::private_files;
 
 /// The key file's name beside the database when no other is configured.
 pub const DEFAULT_KEY_FILE_NAME: &str = "master.key";
@@ -15,11 +16,6 @@ pub const DEFAULT_KEY_FILE_NAME: &str = "master.key";
 /// A key file's contents are a line of base64; more than this is not a key file and is not
 /// read further (keeps the read buffer fixed, so no copy of it is left behind by growth).
 const MAX_FILE_LEN: usize = 1024;
-
-#[cfg(unix)]
-const PRIVATE_DIR_MODE: u32 = 0o700;
-#[cfg(unix)]
-const PRIVATE_FILE_MODE: u32 = 0o600;
 
 /// `master.key` in the database's folder: the file the caller passes to
 /// [`MasterKey::load`] as its default.
@@ -58,14 +54,9 @@ pub(super) fn load_or_create(path: &Path) -> Result<MasterKey, SecretsError> {
 pub(super) fn create(path: &Path, key: &MasterKey) -> Result<(), SecretsError> {
     create_parent_folders(path)?;
     let staging = staging_path(path)?;
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(PRIVATE_FILE_MODE);
-    }
-    let mut file = options
+    let mut file = private_files::owner_only()
+        .write(true)
+        .create_new(true)
         .open(&staging)
         .map_err(|source| io_error(path, "create", source))?;
     let written = file
@@ -148,35 +139,17 @@ fn refuse_if_shared(_path: &Path, _file: &File) -> Result<(), SecretsError> {
     Ok(())
 }
 
-/// Creates missing folders owner-only; existing folders keep their permissions (they may be
-/// shared on purpose), as the store does for the database's folders.
 fn create_parent_folders(path: &Path) -> Result<(), SecretsError> {
-    let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
-        return Ok(());
-    };
-    let mut builder = DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(PRIVATE_DIR_MODE);
-    }
-    builder
-        .create(parent)
+    private_files::create_parent_folders(path)
         .map_err(|source| io_error(path, "create the folders for", source))
 }
 
 /// Makes the new file's name durable: losing the key after a crash would lose every secret
 /// sealed with it. Best effort; the file itself is already synced.
 fn sync_parent_folder(path: &Path) {
-    #[cfg(unix)]
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
-        && let Err(error) = File::open(parent).and_then(|folder| folder.sync_all())
-    {
-        tracing::warn!(path = %parent.display(), %error, "could not sync the master key's folder");
+    if let Err(error) = private_files::sync_parent_folder(path) {
+        tracing::warn!(path = %path.display(), %error, "could not sync the master key's folder");
     }
-    #[cfg(not(unix))]
-    let _ = path;
 }
 
 fn io_error(path: &Path, action: &'static str, source: std::io::Error) -> SecretsError {

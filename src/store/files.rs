@@ -5,34 +5,17 @@
 //! database file, so getting the main file right here is what keeps every
 //! file of the store private. This file must not open SQLite connections.
 
-use std::fs::{self, DirBuilder, OpenOptions};
+use std::fs;
 use std::io::ErrorKind;
 use std::path::Path;
 
 use super::StoreError;
+use crate::private_files;
 
-/// Owner-only folder mode: the folders may hold health data.
-#[cfg(unix)]
-const PRIVATE_DIR_MODE: u32 = 0o700;
-/// Owner-only file mode for the database and its backups.
-#[cfg(unix)]
-const PRIVATE_FILE_MODE: u32 = 0o600;
-
-/// Creates every missing folder above `path`. Folders that already exist keep
-/// their permissions: they may be shared on purpose by the operator.
+/// Creates every missing folder above `path`, owner-only (the folders may hold health data).
 pub(crate) fn create_parent_folders(path: &Path) -> Result<(), StoreError> {
-    let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
-        return Ok(());
-    };
-    let mut builder = DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(PRIVATE_DIR_MODE);
-    }
-    builder.create(parent).map_err(|source| StoreError::Io {
-        path: parent.to_path_buf(),
+    private_files::create_parent_folders(path).map_err(|source| StoreError::Io {
+        path: path.parent().unwrap_or(path).to_path_buf(),
         source,
     })
 }
@@ -40,14 +23,9 @@ pub(crate) fn create_parent_folders(path: &Path) -> Result<(), StoreError> {
 /// Creates `path` as an empty owner-only file; fails if anything already
 /// exists there, so callers can rely on owning what they write.
 pub(crate) fn create_private_file(path: &Path) -> Result<(), StoreError> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(PRIVATE_FILE_MODE);
-    }
-    options
+    private_files::owner_only()
+        .write(true)
+        .create_new(true)
         .open(path)
         .map(drop)
         .map_err(|source| StoreError::Io {
