@@ -81,6 +81,9 @@ struct Inner {
     /// Set while a background checkpoint for detached records is pending,
     /// so a burst of them schedules one task rather than one each.
     detached_checkpoint_pending: AtomicBool,
+    /// Whether this process appended anything. A process that only read the log (a CLI
+    /// `verify`) must not sign its tail: after a truncation that would vouch for the cut.
+    recorded: AtomicBool,
 }
 
 impl AuditLog {
@@ -96,6 +99,7 @@ impl AuditLog {
                 anchored_seq: AtomicU64::new(0),
                 checkpointing: tokio::sync::Mutex::new(()),
                 detached_checkpoint_pending: AtomicBool::new(false),
+                recorded: AtomicBool::new(false),
             }),
         }
     }
@@ -108,6 +112,7 @@ impl AuditLog {
     /// would only invite a duplicate retry.
     pub async fn record(&self, entry: AuditEntry) -> Result<u64, AuditError> {
         let entry = entry.prepare()?;
+        self.inner.recorded.store(true, Ordering::Release);
         let seq = self
             .inner
             .store
@@ -131,6 +136,7 @@ impl AuditLog {
     /// not be lost — admin actions, key and plan changes — uses `record`.
     pub fn record_detached(&self, entry: AuditEntry) -> Result<(), AuditError> {
         let entry = entry.prepare()?;
+        self.inner.recorded.store(true, Ordering::Release);
         let runtime = tokio::runtime::Handle::try_current().ok();
         let log = self.clone();
         self.inner.store.enqueue(move |transaction| {
@@ -159,6 +165,15 @@ impl AuditLog {
     pub async fn checkpoint(&self) -> Result<Checkpoint, AuditError> {
         let _only_checkpoint = self.inner.checkpointing.lock().await;
         self.write_checkpoint().await
+    }
+
+    /// [`AuditLog::checkpoint`], but only when this process recorded something: what the
+    /// shutdown of a server or a CLI command calls.
+    pub async fn checkpoint_if_recorded(&self) -> Result<Option<Checkpoint>, AuditError> {
+        if !self.inner.recorded.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        self.checkpoint().await.map(Some)
     }
 
     /// Entries matching `filter`, newest first.

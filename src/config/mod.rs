@@ -5,6 +5,7 @@
 //! sockets or start anything. Anything secret is masked by [`Config::to_masked_toml`]
 //! before it is shown.
 
+mod access;
 mod env;
 mod mask;
 
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use access::{AuditConfig, AuthConfig, FALLBACK_PLAN, FeaturesConfig, PlanLimits, PlansConfig};
 pub use env::{VARIABLES, apply_env_overrides};
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +47,10 @@ pub struct Config {
     pub logging: LoggingConfig,
     pub catalog: CatalogConfig,
     pub secrets: SecretsConfig,
+    pub auth: AuthConfig,
+    pub plans: PlansConfig,
+    pub features: FeaturesConfig,
+    pub audit: AuditConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -175,6 +181,19 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.plans.validate()?;
+        if self.auth.access_token_ttl_secs == 0 || self.auth.refresh_token_ttl_secs == 0 {
+            return Err(ConfigError::Invalid {
+                field: "auth token lifetimes",
+                message: "must be at least one second".into(),
+            });
+        }
+        if self.auth.login_attempts_per_ip == 0 || self.auth.login_window_secs == 0 {
+            return Err(ConfigError::Invalid {
+                field: "auth.login_attempts_per_ip / auth.login_window_secs",
+                message: "must be at least 1".into(),
+            });
+        }
         let http = &self.http;
         if http.max_body_bytes < 1024 {
             return Err(ConfigError::Invalid {
@@ -213,6 +232,19 @@ impl Config {
             None => directories::ProjectDirs::from("org", "Consilium", "consilium")
                 .map(|dirs| dirs.data_dir().join("consilium.db"))
                 .ok_or(ConfigError::NoDataDir),
+        }
+    }
+
+    /// Where the audit log's signed checkpoints go: the configured file, or
+    /// `audit-checkpoints.jsonl` beside the database.
+    pub fn audit_checkpoint_path(&self) -> Result<PathBuf, ConfigError> {
+        match &self.audit.checkpoint_file {
+            Some(path) => Ok(path.clone()),
+            None => {
+                let db = self.database_path()?;
+                let dir = db.parent().map(Path::to_path_buf).unwrap_or_default();
+                Ok(dir.join("audit-checkpoints.jsonl"))
+            }
         }
     }
 

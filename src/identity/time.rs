@@ -7,6 +7,7 @@
 //! anywhere but [`SystemClock`].
 
 use std::fmt;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
@@ -105,30 +106,28 @@ impl Clock for SystemClock {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod test_clock {
-    use std::sync::atomic::{AtomicI64, Ordering};
+/// A clock that only moves when told to: for tests and simulations that
+/// must cross a UTC midnight or an expiry without waiting for it.
+#[derive(Debug)]
+pub struct ManualClock(AtomicI64);
 
-    use super::{Clock, Timestamp};
-
-    /// A clock that only moves when a test moves it.
-    #[derive(Debug)]
-    pub(crate) struct ManualClock(AtomicI64);
-
-    impl ManualClock {
-        pub(crate) fn at(start: Timestamp) -> Self {
-            Self(AtomicI64::new(start.unix_seconds()))
-        }
-
-        pub(crate) fn advance(&self, seconds: i64) {
-            self.0.fetch_add(seconds, Ordering::SeqCst);
-        }
+impl ManualClock {
+    pub fn at(start: Timestamp) -> Self {
+        Self(AtomicI64::new(start.unix_seconds()))
     }
 
-    impl Clock for ManualClock {
-        fn now(&self) -> Timestamp {
-            Timestamp(self.0.load(Ordering::SeqCst))
-        }
+    pub fn advance(&self, seconds: i64) {
+        self.0.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    pub fn set(&self, to: Timestamp) {
+        self.0.store(to.unix_seconds(), Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.load(Ordering::SeqCst))
     }
 }
 

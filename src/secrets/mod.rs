@@ -21,9 +21,13 @@ mod key;
 mod key_file;
 mod mask;
 mod seal;
+mod signing_keys;
 
 pub use error::SecretsError;
 pub use key::MasterKey;
 pub use key_file::{DEFAULT_KEY_FILE_NAME, default_key_file};
 pub use mask::mask;
 pub use seal::{FORMAT_VERSION, open, open_str, reseal, seal, seal_str};
+pub use signing_keys::{
+    ActiveSigningKey, PublicSigningKey, SigningKeyError, SigningKeys, jwk_thumbprint, jwks,
+};

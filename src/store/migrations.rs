@@ -38,6 +38,16 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "audit",
         sql: include_str!("migrations/0003_audit.sql"),
     },
+    Migration {
+        version: 4,
+        name: "auth",
+        sql: include_str!("migrations/0004_auth.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "metering",
+        sql: include_str!("migrations/0005_metering.sql"),
+    },
 ];
 
 const CREATE_RECORD_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

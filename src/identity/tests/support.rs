@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tempfile::TempDir;
 
-use crate::identity::time::test_clock::ManualClock;
+use crate::identity::ManualClock;
 use crate::identity::{
     ApiKeys, AuthMethod, Email, PasswordHasher, Plan, Principal, Role, Timestamp, User, Users,
 };
