@@ -9,10 +9,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::Notify;
 
+use crate::audit::{AuditLog, AuditLogConfig};
+use crate::auth::{AuthParts, AuthService};
 use crate::catalog::{Catalog, CatalogError};
 use crate::config::{Config, ConfigError};
+use crate::identity::{
+    ApiKeys, AuthMethod, Clock, IdentityError, Principal, SystemClock, User, Users,
+};
 use crate::mcp::registry::{Registry, RegistryBuilder, RegistryError};
 use crate::mcp::subscriptions::SubscriptionHub;
+use crate::metering::Meter;
+use crate::secrets::{MasterKey, SigningKeys};
 use crate::store::{Store, StoreError, StoreOptions};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +34,20 @@ pub enum AppError {
     Registry(Vec<RegistryError>),
     #[error("start-up task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error("identity: {0}")]
+    Identity(#[from] IdentityError),
+    #[error("master key: {0}")]
+    Secrets(#[from] crate::secrets::SecretsError),
+    #[error("signing keys: {0}")]
+    SigningKeys(#[from] crate::secrets::SigningKeyError),
+    #[error("sign-in service: {0}")]
+    Auth(#[from] crate::auth::AuthError),
+    #[error("audit log: {0}")]
+    Audit(#[from] crate::audit::AuditError),
 }
+
+/// The signing-key purpose of the audit log's checkpoints.
+pub const AUDIT_KEY_PURPOSE: &str = "audit";
 
 /// Switches that change what the server offers, set from the command line.
 #[derive(Debug, Clone, Copy, Default)]
@@ -36,9 +56,27 @@ pub struct AppOptions {
     pub conformance_fixtures: bool,
 }
 
+/// How the app is assembled; the defaults are production's.
+#[derive(Clone, Default)]
+pub struct AppParts {
+    pub options: AppOptions,
+    /// Where every service reads the time. `None`: the system clock. Tests pass a
+    /// `ManualClock` to cross a UTC midnight or an expiry without waiting.
+    pub clock: Option<Arc<dyn Clock>>,
+}
+
 pub struct App {
     pub config: Config,
+    pub clock: Arc<dyn Clock>,
     pub store: Store,
+    pub users: Users,
+    pub api_keys: ApiKeys,
+    /// The admin made on first run; stdio and the command line act as it by default.
+    pub local_owner: User,
+    pub signing_keys: SigningKeys,
+    pub audit: AuditLog,
+    pub auth: Arc<AuthService>,
+    pub meter: Meter,
     pub catalog: Catalog,
     pub registry: Registry,
     pub subscriptions: SubscriptionHub,
@@ -51,10 +89,73 @@ pub struct App {
 impl App {
     /// Opens the store (migrating it), loads the catalog and builds the registry.
     pub async fn start(config: Config, options: AppOptions) -> Result<Arc<App>, AppError> {
+        App::assemble(
+            config,
+            AppParts {
+                options,
+                ..AppParts::default()
+            },
+        )
+        .await
+    }
+
+    /// [`App::start`] with chosen parts.
+    pub async fn assemble(config: Config, parts: AppParts) -> Result<Arc<App>, AppError> {
+        let options = parts.options;
+        let clock = parts.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let path = config.database_path()?;
         let store =
             tokio::task::spawn_blocking(move || Store::open(&path, StoreOptions::default()))
                 .await??;
+        let users = Users::with_parts(
+            store.clone(),
+            crate::identity::PasswordHasher::owasp(),
+            clock.clone(),
+        );
+        let api_keys = ApiKeys::with_clock(store.clone(), clock.clone());
+        let master_key = {
+            let secrets = config.secrets.clone();
+            let key_file = crate::secrets::default_key_file(&config.database_path()?);
+            Arc::new(
+                tokio::task::spawn_blocking(move || MasterKey::load(&secrets, &key_file)).await??,
+            )
+        };
+        let signing_keys = SigningKeys::new(store.clone(), master_key, clock.clone());
+        let audit_key = signing_keys.load_or_create(AUDIT_KEY_PURPOSE).await?;
+        let audit = AuditLog::new(
+            store.clone(),
+            AuditLogConfig {
+                checkpoint_file: config.audit_checkpoint_path()?,
+                signing_key: audit_key.signing_key().clone(),
+                checkpoint_every: config.audit.checkpoint_every,
+            },
+        );
+        let auth = Arc::new(
+            AuthService::new(AuthParts {
+                config: config.auth.clone(),
+                store: store.clone(),
+                users: users.clone(),
+                api_keys: api_keys.clone(),
+                signing_keys: signing_keys.clone(),
+                audit: audit.clone(),
+                clock: clock.clone(),
+            })
+            .await?,
+        );
+        let meter = Meter::new(
+            store.clone(),
+            config.plans.clone(),
+            config.features.clone(),
+            clock.clone(),
+        );
+        let (local_owner, created) = users.ensure_local_owner().await?;
+        if created {
+            tracing::info!(
+                email = %local_owner.email,
+                "first run: created the local owner, an admin without a password; set one with `consilium admin set-password {}` to sign in over HTTP",
+                local_owner.email
+            );
+        }
         let catalog = Catalog::load(
             config.catalog.tools_dir.as_deref(),
             config.catalog.prompts_dir.as_deref(),
@@ -62,7 +163,15 @@ impl App {
         let registry = build_registry(&catalog, options).map_err(AppError::Registry)?;
         Ok(Arc::new(App {
             config,
+            clock,
             store,
+            users,
+            api_keys,
+            local_owner,
+            signing_keys,
+            audit,
+            auth,
+            meter,
             catalog,
             registry,
             subscriptions: SubscriptionHub::default(),
@@ -74,6 +183,36 @@ impl App {
                 .unwrap_or(0),
             transports: Mutex::new(Vec::new()),
         }))
+    }
+
+    /// The principal of the server's own operator: the local owner, acting locally.
+    pub fn local_principal(&self) -> Principal {
+        Principal::session(&self.local_owner, AuthMethod::Local)
+    }
+
+    /// The principal a local process acts as: the local owner, or the user `email` names.
+    pub async fn local_principal_for(&self, email: Option<&str>) -> Result<Principal, AppError> {
+        let Some(email) = email else {
+            return Ok(self.local_principal());
+        };
+        let email = crate::identity::Email::parse(email)?;
+        let user = self
+            .users
+            .find_by_email(&email)
+            .await?
+            .ok_or(IdentityError::UserNotFound)?;
+        if !user.may_authenticate() {
+            return Err(AppError::Identity(IdentityError::UserNotFound));
+        }
+        Ok(Principal::session(&user, AuthMethod::Local))
+    }
+
+    /// The keys whose checkpoint signatures `consilium audit verify` trusts: the audit key
+    /// whose private half opens under this server's master key, so a key planted in the
+    /// database by someone without the master key is not trusted.
+    pub async fn audit_trusted_keys(&self) -> Result<Vec<ed25519_dalek::VerifyingKey>, AppError> {
+        let active = self.signing_keys.load_or_create(AUDIT_KEY_PURPOSE).await?;
+        Ok(vec![active.verifying_key()])
     }
 
     pub fn uptime_seconds(&self) -> u64 {
@@ -99,8 +238,15 @@ impl App {
             .clone()
     }
 
-    /// Flushes and closes the store. Call once, after the transports have drained.
+    /// Anchors the audit log with a last checkpoint, then flushes and closes the store. Call
+    /// once, after the transports have drained.
     pub async fn shutdown(&self) -> Result<(), StoreError> {
+        if let Err(error) = self.meter.flush().await {
+            tracing::warn!(%error, "usage records were lost at shutdown");
+        }
+        if let Err(error) = self.audit.checkpoint_if_recorded().await {
+            tracing::warn!(%error, "no final audit checkpoint was written");
+        }
         self.store.shutdown().await
     }
 }
@@ -152,6 +298,8 @@ impl Drop for InFlightGuard<'_> {
 fn build_registry(catalog: &Catalog, options: AppOptions) -> Result<Registry, Vec<RegistryError>> {
     let mut builder = RegistryBuilder::new(catalog);
     crate::status::register(&mut builder);
+    crate::accounts::register(&mut builder);
+    crate::admin::register(&mut builder);
     #[cfg(feature = "conformance")]
     if options.conformance_fixtures {
         crate::conformance::register(&mut builder);

@@ -14,8 +14,11 @@
 //!
 //! Data flows one way: transport → mcp → capability services → store.
 
+pub mod accounts;
+pub mod admin;
 pub mod app;
 pub mod audit;
+pub mod auth;
 pub mod catalog;
 pub mod cli;
 pub mod config;
@@ -23,6 +26,7 @@ pub mod config;
 pub mod conformance;
 pub mod identity;
 pub mod mcp;
+pub mod metering;
 pub mod observability;
 pub mod private_files;
 pub mod secrets;

@@ -183,7 +183,7 @@ fn assert_invalid_arguments_result(result: &rmcp::model::CallToolResult, what: &
         .as_ref()
         .unwrap_or_else(|| panic!("{what}: the error result must be structured: {result:?}"));
     assert_eq!(
-        structured["error"]["code"], "INVALID_ARGUMENTS",
+        structured["code"], "INVALID_ARGUMENTS",
         "{what}: {structured}"
     );
 }

@@ -12,8 +12,20 @@ pub struct ToolSpec {
     pub name: String,
     pub title: String,
     pub description: String,
-    /// The capability (and, once identity exists, the API-key scope) the tool belongs to.
+    /// The capability the tool belongs to (`health`, `study`, `admin`, `account`…).
     pub capability: String,
+    /// The credential scope a caller needs (`health`, `study`, `consensus`, `eval`, `chat`,
+    /// `admin`). Left out: the capability's name when that is a scope, otherwise none, so
+    /// any signed-in caller may use the tool.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// The metered feature a call consumes (`mcq`, `flashcard`, `chat`…): switched off as
+    /// one and, for some, capped per day by the caller's plan.
+    #[serde(default)]
+    pub feature: Option<String>,
+    /// Tokens a call is expected to use, reserved against the plan before it runs.
+    #[serde(default)]
+    pub token_estimate: u64,
     #[serde(default)]
     pub annotations: ToolAnnotationsSpec,
     /// Whether the tool may run long enough to send progress notifications.

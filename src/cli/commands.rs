@@ -25,10 +25,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         config.store.path = Some(db.clone());
     }
     crate::observability::init(&config.logging)?;
+    let user = cli.user.as_deref();
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
-        Command::Serve(args) => serve(config, args).await,
-        Command::Tools => list_tools(config).await,
-        Command::Call { tool, arguments } => call_tool(config, &tool, &arguments).await,
+        Command::Serve(args) => serve(config, args, user).await,
+        Command::Tools => list_tools(config, user).await,
+        Command::Call { tool, arguments } => call_tool(config, user, &tool, &arguments).await,
         Command::Config(ConfigCommand::Show) => {
             let path = config.database_path()?;
             println!("# database: {}", path.display());
@@ -40,10 +41,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Db(DbCommand::Backup { path }) => backup(config, path).await,
+        Command::ApiKeys(command) => {
+            let app = start_quietly(config).await?;
+            let outcome = super::accounts::api_keys(app.clone(), command).await;
+            app.shutdown().await?;
+            outcome
+        }
+        Command::Admin(command) => {
+            let app = start_quietly(config).await?;
+            let outcome = super::accounts::admin(app.clone(), command).await;
+            app.shutdown().await?;
+            outcome
+        }
+        Command::Audit(command) => {
+            let app = start_quietly(config).await?;
+            let outcome = super::accounts::audit(app.clone(), command).await;
+            app.shutdown().await?;
+            outcome
+        }
     }
 }
 
-async fn serve(mut config: Config, args: ServeArgs) -> anyhow::Result<i32> {
+async fn serve(mut config: Config, args: ServeArgs, user: Option<&str>) -> anyhow::Result<i32> {
     let http = args
         .http_addr(config.http.bind)
         .map_err(anyhow::Error::msg)?;
@@ -52,6 +71,10 @@ async fn serve(mut config: Config, args: ServeArgs) -> anyhow::Result<i32> {
         conformance_fixtures: args.conformance_fixtures(),
     };
     let app = App::start(config, options).await?;
+    let principal = app
+        .local_principal_for(user)
+        .await
+        .context("--user must name an enabled account")?;
     let shutdown = Shutdown::on_signal(app.clone(), DRAIN_DEADLINE);
     let served = match http {
         Some(addr) => {
@@ -66,7 +89,7 @@ async fn serve(mut config: Config, args: ServeArgs) -> anyhow::Result<i32> {
                 }
             }
         }
-        None => transport::stdio::serve(app.clone(), shutdown.sessions.clone())
+        None => transport::stdio::serve(app.clone(), principal, shutdown.sessions.clone())
             .await
             .map_err(anyhow::Error::from),
     };
@@ -80,9 +103,13 @@ async fn start_quietly(config: Config) -> anyhow::Result<Arc<App>> {
     Ok(App::start(config, AppOptions::default()).await?)
 }
 
-async fn list_tools(config: Config) -> anyhow::Result<i32> {
+async fn list_tools(config: Config, user: Option<&str>) -> anyhow::Result<i32> {
     let app = start_quietly(config).await?;
-    let client = in_process::connect(app.clone()).await?;
+    let principal = app
+        .local_principal_for(user)
+        .await
+        .context("--user must name an enabled account")?;
+    let client = in_process::connect(app.clone(), principal).await?;
     let tools = client.list_all_tools().await?;
     println!("{}", serde_json::to_string_pretty(&tools)?);
     let _ = client.cancel().await;
@@ -90,14 +117,23 @@ async fn list_tools(config: Config) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-async fn call_tool(config: Config, tool: &str, arguments: &str) -> anyhow::Result<i32> {
+async fn call_tool(
+    config: Config,
+    user: Option<&str>,
+    tool: &str,
+    arguments: &str,
+) -> anyhow::Result<i32> {
     let arguments: serde_json::Value =
         serde_json::from_str(arguments).context("the arguments are not valid JSON")?;
     let serde_json::Value::Object(arguments) = arguments else {
         anyhow::bail!("the arguments must be a JSON object, e.g. '{{\"weight_kg\": 70}}'");
     };
     let app = start_quietly(config).await?;
-    let client = in_process::connect(app.clone()).await?;
+    let principal = app
+        .local_principal_for(user)
+        .await
+        .context("--user must name an enabled account")?;
+    let client = in_process::connect(app.clone(), principal).await?;
     let result = client
         .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments))
         .await;

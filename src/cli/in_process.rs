@@ -7,14 +7,18 @@ use rmcp::service::RunningService;
 use rmcp::{RoleClient, ServiceExt};
 
 use crate::app::App;
+use crate::identity::Principal;
 use crate::mcp::{ConsiliumServer, TransportKind};
 
 /// Large enough for any single message the server sends.
 const PIPE_BYTES: usize = 4 * 1024 * 1024;
 
-pub async fn connect(app: Arc<App>) -> anyhow::Result<RunningService<RoleClient, ()>> {
+pub async fn connect(
+    app: Arc<App>,
+    principal: Principal,
+) -> anyhow::Result<RunningService<RoleClient, ()>> {
     let (server_end, client_end) = tokio::io::duplex(PIPE_BYTES);
-    let server = ConsiliumServer::new(app, TransportKind::InProcess);
+    let server = ConsiliumServer::new(app, TransportKind::InProcess, Some(principal));
     tokio::spawn(async move {
         match server.serve(server_end).await {
             Ok(running) => {

@@ -2,6 +2,7 @@
 //! edge, where errors become messages and exit codes; the work itself is done by the
 //! library's modules.
 
+mod accounts;
 mod commands;
 mod in_process;
 
@@ -21,6 +22,9 @@ pub struct Cli {
     /// The SQLite database file (default: consilium.db in the platform's data folder).
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// Act as this user (by email) over stdio and in `tools`/`call`, instead of the local owner.
+    #[arg(long, global = true, env = "CONSILIUM_USER", value_name = "EMAIL")]
+    pub user: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -46,6 +50,15 @@ pub enum Command {
     /// Maintain the database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Manage the API keys clients connect with (not the language-model provider keys).
+    #[command(subcommand, name = "api-keys")]
+    ApiKeys(accounts::ApiKeysCommand),
+    /// Administer users and plans, acting as the local owner.
+    #[command(subcommand)]
+    Admin(accounts::AdminCommand),
+    /// Verify, export or query the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(accounts::AuditCommand),
 }
 
 #[derive(Debug, Default, Args)]
@@ -54,8 +67,8 @@ pub struct ServeArgs {
     /// (default 127.0.0.1:8787, or http.bind from the configuration).
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "")]
     pub http: Option<String>,
-    /// Allow a non-loopback address without authentication. Anyone who can reach it can
-    /// call every tool.
+    /// Serve HTTP without authentication, every request acting as the local owner. For
+    /// development on a loopback address only; refused on any other.
     #[arg(long)]
     pub insecure_no_auth: bool,
     /// Serve the official MCP conformance suite's fixtures (test builds only).

@@ -22,7 +22,7 @@ use rmcp::model::{
 };
 use serde_json::{Value, json};
 
-use crate::mcp::registry::{Completer, CompletionQuery, prefix_matches};
+use crate::mcp::registry::{Completer, CompletionQuery, ToolAccess, prefix_matches};
 use crate::mcp::{RegistryBuilder, ToolContext, ToolError};
 
 /// A 1×1 PNG.
@@ -59,11 +59,13 @@ fn register_tools(b: &mut RegistryBuilder<'_>) {
     b.tool_raw(
         tool("test_simple_text", "Returns a simple text response"),
         CAPABILITY,
+        ToolAccess::default(),
         |_, _| async { text("This is a simple text response for testing.") },
     );
     b.tool_raw(
         tool("test_image_content", "Returns an image"),
         CAPABILITY,
+        ToolAccess::default(),
         |_, _| async {
             Ok(CallToolResult::success(vec![ContentBlock::image(
                 PNG_BASE64,
@@ -74,6 +76,7 @@ fn register_tools(b: &mut RegistryBuilder<'_>) {
     b.tool_raw(
         tool("test_audio_content", "Returns audio"),
         CAPABILITY,
+        ToolAccess::default(),
         |_, _| async {
             Ok(CallToolResult::success(vec![ContentBlock::audio(
                 WAV_BASE64,
@@ -84,6 +87,7 @@ fn register_tools(b: &mut RegistryBuilder<'_>) {
     b.tool_raw(
         tool("test_embedded_resource", "Returns an embedded resource"),
         CAPABILITY,
+        ToolAccess::default(),
         |_, _| async {
             Ok(CallToolResult::success(vec![ContentBlock::resource(
                 ResourceContents::text(
@@ -100,6 +104,7 @@ fn register_tools(b: &mut RegistryBuilder<'_>) {
             "Returns text, an image and a resource",
         ),
         CAPABILITY,
+        ToolAccess::default(),
         |_, _| async {
             Ok(CallToolResult::success(vec![
                 ContentBlock::text("Multiple content types test:"),
@@ -120,6 +125,7 @@ fn register_tools(b: &mut RegistryBuilder<'_>) {
             "Sends three log messages while it runs",
         ),
         CAPABILITY,
+        ToolAccess::default(),
         |ctx: ToolContext, _| async move {
             for (i, message) in [
                 "Tool execution started",
@@ -141,6 +147,7 @@ fn register_tools(b: &mut RegistryBuilder<'_>) {
     b.tool_raw(
         tool("test_error_handling", "Always returns an error result"),
         CAPABILITY,
+        ToolAccess::default(),
         |_, _| async {
             Ok(CallToolResult::error(vec![ContentBlock::text(
                 "This tool intentionally returns an error for testing",
@@ -153,6 +160,7 @@ fn register_tools(b: &mut RegistryBuilder<'_>) {
             "Reports progress 0, 50 and 100 of 100, then returns",
         ),
         CAPABILITY,
+        ToolAccess::default(),
         |ctx: ToolContext, _| async move {
             for (i, (progress, message)) in
                 [(0.0, "Starting"), (50.0, "Halfway"), (100.0, "Complete")]
@@ -186,6 +194,7 @@ fn register_tools(b: &mut RegistryBuilder<'_>) {
             }),
         ),
         CAPABILITY,
+        ToolAccess::default(),
         |_, args| async move { text(format!("Received: {}", Value::Object(args))) },
     );
     // Not one of the suite's fixtures: our own end-to-end tests use it to cancel a call that
@@ -197,6 +206,7 @@ fn register_tools(b: &mut RegistryBuilder<'_>) {
             json!({ "type": "object", "properties": { "millis": { "type": "integer", "minimum": 0, "maximum": 60000 } }, "required": ["millis"] }),
         ),
         CAPABILITY,
+        ToolAccess::default(),
         |ctx: ToolContext, args| async move {
             let millis = args
                 .get("millis")
@@ -217,6 +227,7 @@ fn register_tools(b: &mut RegistryBuilder<'_>) {
             "Completes after a short pause, for SSE resumption tests",
         ),
         CAPABILITY,
+        ToolAccess::default(),
         |_, _| async {
             tokio::time::sleep(Duration::from_millis(100)).await;
             text("Reconnection test completed")
@@ -232,6 +243,7 @@ fn register_client_request_tools(b: &mut RegistryBuilder<'_>) {
             json!({ "type": "object", "properties": { "prompt": { "type": "string" } }, "required": ["prompt"] }),
         ),
         CAPABILITY,
+        ToolAccess::default(),
         |ctx: ToolContext, args| async move {
             let prompt = string_argument(&args, "prompt")?;
             let params: CreateMessageRequestParams = from_json(json!({
@@ -257,6 +269,7 @@ fn register_client_request_tools(b: &mut RegistryBuilder<'_>) {
             json!({ "type": "object", "properties": { "message": { "type": "string" } }, "required": ["message"] }),
         ),
         CAPABILITY,
+        ToolAccess::default(),
         |ctx: ToolContext, args| async move {
             let message = string_argument(&args, "message")?;
             elicit(
@@ -280,6 +293,7 @@ fn register_client_request_tools(b: &mut RegistryBuilder<'_>) {
     b.tool_raw(
         tool("test_elicitation_sep1034_defaults", "Elicits fields that carry default values"),
         CAPABILITY,
+        ToolAccess::default(),
         |ctx: ToolContext, _| async move {
             elicit(
                 &ctx,
@@ -304,6 +318,7 @@ fn register_client_request_tools(b: &mut RegistryBuilder<'_>) {
     b.tool_raw(
         tool("test_elicitation_sep1330_enums", "Elicits every enum form of SEP-1330"),
         CAPABILITY,
+        ToolAccess::default(),
         |ctx: ToolContext, _| async move {
             elicit(
                 &ctx,

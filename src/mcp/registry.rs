@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use rmcp::ErrorData as McpError;
@@ -21,6 +22,7 @@ use super::tool::{ToolContext, ToolError, ToolOutput};
 use super::uri_template::UriTemplate;
 use crate::app::App;
 use crate::catalog::{Catalog, PromptRole, PromptTemplate, RenderError, ToolSpec};
+use crate::identity::{Principal, Scope};
 use crate::mcp::session::Session;
 
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -45,15 +47,19 @@ type PromptHandler = Arc<
 /// Offers completion values for one argument, given its partial value and the other arguments.
 pub type Completer = Arc<dyn Fn(CompletionQuery) -> BoxFuture<Vec<String>> + Send + Sync>;
 
-/// What a resource reader or prompt renderer may use: the app and the asking session.
+/// What a resource reader or prompt renderer may use: the app, the asking session and who
+/// it acts as.
 #[derive(Clone)]
 pub struct RequestScope {
     pub app: Arc<App>,
     pub session: Arc<Session>,
+    pub principal: Principal,
 }
 
 pub struct CompletionQuery {
     pub app: Arc<App>,
+    /// Completions may name the caller's own things (decks, documents), never anyone else's.
+    pub principal: Principal,
     pub argument: String,
     pub value: String,
     pub context: HashMap<String, String>,
@@ -69,11 +75,47 @@ pub enum RegistryError {
     Duplicate { kind: &'static str, name: String },
     #[error("resource template {template:?}: {message}")]
     BadTemplate { template: String, message: String },
+    #[error("tool {name:?}: unknown scope {scope:?}")]
+    UnknownScope { name: String, scope: String },
+}
+
+/// Who may call a tool and what a call consumes, from its spec.
+#[derive(Debug, Clone, Default)]
+pub struct ToolAccess {
+    /// The scope a caller needs; `None`: any signed-in caller.
+    pub scope: Option<Scope>,
+    pub feature: Option<String>,
+    pub token_estimate: u64,
+}
+
+impl ToolAccess {
+    /// The spec's scope, or the capability's name when that is a scope.
+    fn from_spec(spec: &ToolSpec) -> Result<ToolAccess, RegistryError> {
+        let scope = match &spec.scope {
+            Some(name) => Some(
+                Scope::from_str(name).map_err(|_| RegistryError::UnknownScope {
+                    name: spec.name.clone(),
+                    scope: name.clone(),
+                })?,
+            ),
+            None => Scope::from_str(&spec.capability).ok(),
+        };
+        Ok(ToolAccess {
+            scope,
+            feature: spec.feature.clone(),
+            token_estimate: spec.token_estimate,
+        })
+    }
+
+    pub fn allows(&self, principal: &Principal) -> bool {
+        self.scope.is_none_or(|scope| principal.has_scope(scope))
+    }
 }
 
 pub struct RegisteredTool {
     pub definition: Tool,
     pub capability: String,
+    pub access: ToolAccess,
     handler: ToolHandler,
 }
 
@@ -89,6 +131,8 @@ impl RegisteredTool {
 
 pub struct RegisteredResource {
     pub resource: Resource,
+    /// The scope a reader needs; `None`: any signed-in caller.
+    pub scope: Option<Scope>,
     handler: ResourceHandler,
 }
 
@@ -128,6 +172,28 @@ impl Registry {
         self.resources.iter().map(|r| &r.resource)
     }
 
+    /// The static resources `principal` may read.
+    pub fn resources_for<'a>(
+        &'a self,
+        principal: &'a Principal,
+    ) -> impl Iterator<Item = &'a Resource> + 'a {
+        self.resources
+            .iter()
+            .filter(|r| r.scope.is_none_or(|s| principal.has_scope(s)))
+            .map(|r| &r.resource)
+    }
+
+    /// Whether `uri` names a resource `principal` may read.
+    pub fn has_resource_for(&self, uri: &str, principal: &Principal) -> bool {
+        match self.resources.iter().find(|r| r.resource.uri == uri) {
+            Some(found) => found.scope.is_none_or(|s| principal.has_scope(s)),
+            None => self
+                .templates
+                .iter()
+                .any(|t| t.pattern.matches(uri).is_some()),
+        }
+    }
+
     pub fn templates(&self) -> impl Iterator<Item = &ResourceTemplate> {
         self.templates.iter().map(|t| &t.template)
     }
@@ -151,6 +217,13 @@ impl Registry {
         uri: &str,
     ) -> Result<ReadResourceResult, McpError> {
         if let Some(found) = self.resources.iter().find(|r| r.resource.uri == uri) {
+            if found.scope.is_some_and(|s| !scope.principal.has_scope(s)) {
+                // Answered like a missing resource: a caller learns nothing it may not read.
+                return Err(McpError::resource_not_found(
+                    format!("no resource at {uri}"),
+                    Some(serde_json::json!({ "uri": uri })),
+                ));
+            }
             return (found.handler)(scope, uri.to_string(), HashMap::new()).await;
         }
         for template in &self.templates {
@@ -247,6 +320,13 @@ impl<'c> RegistryBuilder<'c> {
                 return self;
             }
         };
+        let access = match ToolAccess::from_spec(spec) {
+            Ok(access) => access,
+            Err(error) => {
+                self.errors.push(error);
+                return self;
+            }
+        };
         let definition = tool_from_spec(spec, portable(input_schema))
             .with_raw_output_schema(portable(schema_for_output::<O>()));
         let handler = Arc::new(handler);
@@ -265,12 +345,18 @@ impl<'c> RegistryBuilder<'c> {
                 Ok(result)
             })
         });
-        self.push_tool(definition, spec.capability.clone(), erased)
+        self.push_tool(definition, spec.capability.clone(), access, erased)
     }
 
     /// A tool whose definition and content are built by hand, for results that are not one
     /// structured value (images, audio, embedded resources).
-    pub fn tool_raw<F, Fut>(&mut self, definition: Tool, capability: &str, handler: F) -> &mut Self
+    pub fn tool_raw<F, Fut>(
+        &mut self,
+        definition: Tool,
+        capability: &str,
+        access: ToolAccess,
+        handler: F,
+    ) -> &mut Self
     where
         F: Fn(ToolContext, JsonObject) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<CallToolResult, ToolError>> + Send + 'static,
@@ -278,13 +364,14 @@ impl<'c> RegistryBuilder<'c> {
         let handler = Arc::new(handler);
         let erased: ToolHandler =
             Arc::new(move |context, arguments| Box::pin(handler(context, arguments)));
-        self.push_tool(definition, capability.to_string(), erased)
+        self.push_tool(definition, capability.to_string(), access, erased)
     }
 
     fn push_tool(
         &mut self,
         definition: Tool,
         capability: String,
+        access: ToolAccess,
         handler: ToolHandler,
     ) -> &mut Self {
         let name = definition.name.to_string();
@@ -299,12 +386,27 @@ impl<'c> RegistryBuilder<'c> {
         self.registry.tools.push(RegisteredTool {
             definition,
             capability,
+            access,
             handler,
         });
         self
     }
 
     pub fn resource<F, Fut>(&mut self, resource: Resource, handler: F) -> &mut Self
+    where
+        F: Fn(RequestScope, String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ReadResourceResult, McpError>> + Send + 'static,
+    {
+        self.resource_for(None, resource, handler)
+    }
+
+    /// A static resource only principals holding `scope` see and read.
+    pub fn resource_for<F, Fut>(
+        &mut self,
+        scope: Option<Scope>,
+        resource: Resource,
+        handler: F,
+    ) -> &mut Self
     where
         F: Fn(RequestScope, String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<ReadResourceResult, McpError>> + Send + 'static,
@@ -324,6 +426,7 @@ impl<'c> RegistryBuilder<'c> {
         let handler = Arc::new(handler);
         self.registry.resources.push(RegisteredResource {
             resource,
+            scope,
             handler: Arc::new(move |scope, uri, _| Box::pin(handler(scope, uri))),
         });
         self

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use rmcp::model::Extensions;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, CompletionInfo,
     GetPromptRequestParams, GetPromptResponse, Implementation, InitializeRequestParams,
@@ -23,10 +24,12 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
+use super::gate;
 use super::registry::{CompletionQuery, RequestScope};
 use super::session::{Session, TransportKind};
 use super::tool::{ToolContext, ToolError, codes};
 use crate::app::App;
+use crate::identity::Principal;
 use crate::observability::mcp_log::{LogSink, SINK_FIELD, SinkGuard};
 
 const INSTRUCTIONS: &str = "Consilium is a health-AI server. Its health tools compute numbers \
@@ -40,13 +43,17 @@ Prompts are slash commands for common study and analysis tasks.";
 pub struct ConsiliumServer {
     app: Arc<App>,
     session: Arc<Session>,
+    /// Who every request of this session acts as, when the transport decides it once
+    /// (stdio, a legacy SSE stream). Streamable HTTP authenticates each request instead.
+    fixed_principal: Option<Principal>,
 }
 
 impl ConsiliumServer {
-    pub fn new(app: Arc<App>, transport: TransportKind) -> Self {
+    pub fn new(app: Arc<App>, transport: TransportKind, principal: Option<Principal>) -> Self {
         Self {
             app,
             session: Arc::new(Session::new(transport)),
+            fixed_principal: principal,
         }
     }
 
@@ -54,10 +61,32 @@ impl ConsiliumServer {
         &self.session
     }
 
-    fn scope(&self) -> RequestScope {
+    /// The principal of one request: the one the HTTP layer authenticated, or the session's.
+    /// A session belongs to the user who opened it; a request from anyone else is refused,
+    /// so a leaked session id is worth nothing without that user's credentials.
+    fn principal(&self, extensions: &Extensions) -> Result<Principal, McpError> {
+        let principal = extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Principal>())
+            .or(self.fixed_principal.as_ref())
+            .cloned()
+            .ok_or_else(|| {
+                McpError::invalid_request("this request carries no credentials", None)
+            })?;
+        if !self.session.bind_owner(&principal.user_id) {
+            return Err(McpError::invalid_request(
+                "this session belongs to another user",
+                None,
+            ));
+        }
+        Ok(principal)
+    }
+
+    fn scope(&self, principal: Principal) -> RequestScope {
         RequestScope {
             app: self.app.clone(),
             session: self.session.clone(),
+            principal,
         }
     }
 
@@ -69,16 +98,36 @@ impl ConsiliumServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        let principal = self.principal(&context.extensions)?;
         let Some(tool) = self.app.registry.tool(&request.name) else {
             return Err(McpError::invalid_params(
                 format!("unknown tool {:?}", request.name.as_ref()),
                 Some(serde_json::json!({ "tool": request.name })),
             ));
         };
+        if !tool.access.allows(&principal) {
+            let needed = tool.access.scope.map(|s| s.as_str()).unwrap_or("");
+            return Ok(CallToolResponse::Complete(
+                ToolError::forbidden(format!(
+                    "{} needs the {needed:?} scope, which this credential does not hold",
+                    request.name
+                ))
+                .with_details(serde_json::json!({ "scope": needed }))
+                .into_result(),
+            ));
+        }
         let _running = self.app.in_flight.start();
+        let started = std::time::Instant::now();
+        let admission = match gate::admit(&self.app, &principal, &request.name, &tool.access).await
+        {
+            Ok(admission) => admission,
+            Err(refusal) => return Ok(CallToolResponse::Complete(refusal.into_result())),
+        };
         let cancelled = context.ct.clone();
         let peer = context.peer.clone();
-        let tool_context = ToolContext::new(self.app.clone(), self.session.clone(), context);
+        let tool_context =
+            ToolContext::new(self.app.clone(), self.session.clone(), principal, context);
+        let usage = tool_context.usage_meter();
         let (log_tx, mut log_rx) = mpsc::channel::<LoggingMessageNotificationParam>(64);
         let guard = SinkGuard::register(LogSink {
             min_level: tool_context.min_log_level(),
@@ -102,6 +151,13 @@ impl ConsiliumServer {
         while let Ok(message) = log_rx.try_recv() {
             let _ = peer.notify_logging_message(message).await;
         }
+        gate::settle(
+            &self.app,
+            admission,
+            usage.take(),
+            started.elapsed(),
+            &outcome,
+        );
         let result = outcome.unwrap_or_else(ToolError::into_result);
         Ok(CallToolResponse::Complete(result))
     }
@@ -151,12 +207,14 @@ impl ServerHandler for ConsiliumServer {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
+        let principal = self.principal(&context.extensions)?;
         let tools = self
             .app
             .registry
             .tools()
+            .filter(|t| t.access.allows(&principal))
             .map(|t| t.definition.clone())
             .collect();
         Ok(ListToolsResult::with_all_items(tools))
@@ -177,18 +235,24 @@ impl ServerHandler for ConsiliumServer {
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
+        let principal = self.principal(&context.extensions)?;
         Ok(ListResourcesResult::with_all_items(
-            self.app.registry.resources().cloned().collect(),
+            self.app
+                .registry
+                .resources_for(&principal)
+                .cloned()
+                .collect(),
         ))
     }
 
     async fn list_resource_templates(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
+        self.principal(&context.extensions)?;
         Ok(ListResourceTemplatesResult::with_all_items(
             self.app.registry.templates().cloned().collect(),
         ))
@@ -197,11 +261,12 @@ impl ServerHandler for ConsiliumServer {
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
+        let principal = self.principal(&context.extensions)?;
         self.app
             .registry
-            .read_resource(self.scope(), &request.uri)
+            .read_resource(self.scope(principal), &request.uri)
             .await
             .map(ReadResourceResponse::Complete)
     }
@@ -211,7 +276,8 @@ impl ServerHandler for ConsiliumServer {
         request: SubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
-        if !self.app.registry.has_resource(&request.uri) {
+        let principal = self.principal(&context.extensions)?;
+        if !self.app.registry.has_resource_for(&request.uri, &principal) {
             return Err(McpError::resource_not_found(
                 format!("no resource at {}", request.uri),
                 None,
@@ -236,8 +302,9 @@ impl ServerHandler for ConsiliumServer {
     async fn list_prompts(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
+        self.principal(&context.extensions)?;
         Ok(ListPromptsResult::with_all_items(
             self.app.registry.prompts().cloned().collect(),
         ))
@@ -246,8 +313,9 @@ impl ServerHandler for ConsiliumServer {
     async fn get_prompt(
         &self,
         request: GetPromptRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
+        let principal = self.principal(&context.extensions)?;
         let arguments: HashMap<String, String> = request
             .arguments
             .unwrap_or_default()
@@ -259,7 +327,7 @@ impl ServerHandler for ConsiliumServer {
             .collect();
         self.app
             .registry
-            .get_prompt(self.scope(), &request.name, arguments)
+            .get_prompt(self.scope(principal), &request.name, arguments)
             .await
             .map(GetPromptResponse::Complete)
     }
@@ -267,8 +335,9 @@ impl ServerHandler for ConsiliumServer {
     async fn complete(
         &self,
         request: CompleteRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, McpError> {
+        let principal = self.principal(&context.extensions)?;
         let registry = &self.app.registry;
         let completer = match &request.r#ref {
             Reference::Prompt(prompt) => {
@@ -300,6 +369,7 @@ impl ServerHandler for ConsiliumServer {
             Some(completer) => {
                 completer(CompletionQuery {
                     app: self.app.clone(),
+                    principal,
                     argument: request.argument.name.clone(),
                     value: request.argument.value.clone(),
                     context: request

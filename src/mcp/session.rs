@@ -7,11 +7,12 @@
 #![allow(deprecated)]
 
 use std::collections::HashSet;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use rmcp::model::LoggingLevel;
 
+use crate::identity::UserId;
 use crate::observability::mcp_log::rank;
 
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
@@ -30,6 +31,8 @@ pub struct Session {
     pub transport: TransportKind,
     log_level: AtomicU8,
     subscriptions: Mutex<HashSet<String>>,
+    /// The user whose first request this session served; nobody else may use it.
+    owner: OnceLock<UserId>,
 }
 
 const LEVELS: [LoggingLevel; 8] = [
@@ -50,7 +53,14 @@ impl Session {
             transport,
             log_level: AtomicU8::new(rank(LoggingLevel::Info)),
             subscriptions: Mutex::new(HashSet::new()),
+            owner: OnceLock::new(),
         }
+    }
+
+    /// Binds the session to `user` on its first request; afterwards, whether `user` is the one
+    /// it is bound to.
+    pub fn bind_owner(&self, user: &UserId) -> bool {
+        self.owner.get_or_init(|| user.clone()) == user
     }
 
     pub fn log_level(&self) -> LoggingLevel {
@@ -91,6 +101,15 @@ mod tests {
         assert_eq!(session.log_level(), LoggingLevel::Info);
         session.set_log_level(LoggingLevel::Error);
         assert_eq!(session.log_level(), LoggingLevel::Error);
+    }
+
+    #[test]
+    fn a_session_serves_only_the_user_it_first_served() {
+        let session = Session::new(TransportKind::InProcess);
+        let (a, b) = (UserId::new_random(), UserId::new_random());
+        assert!(session.bind_owner(&a));
+        assert!(session.bind_owner(&a));
+        assert!(!session.bind_owner(&b));
     }
 
     #[test]

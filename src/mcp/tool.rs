@@ -8,7 +8,7 @@
 // MCP logging is deprecated from protocol 2026-07-28 (SEP-2577) but current clients use it.
 #![allow(deprecated)]
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
     CallToolResult, ContentBlock, LoggingLevel, LoggingMessageNotificationParam,
@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
+use crate::identity::Principal;
 use crate::mcp::session::Session;
 use crate::observability::mcp_log::rank;
 
@@ -32,6 +33,8 @@ pub mod codes {
     pub const CANCELLED: &str = "CANCELLED";
     pub const UNAVAILABLE: &str = "UNAVAILABLE";
     pub const INTERNAL: &str = "INTERNAL";
+    /// The principal lacks the scope or role the tool needs.
+    pub const FORBIDDEN: &str = "FORBIDDEN";
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -40,6 +43,8 @@ pub struct ToolError {
     pub code: &'static str,
     pub message: String,
     pub details: Option<Value>,
+    /// What the caller can do about it (`upgrade`, `retry`, `contact_admin`), when anything.
+    pub action: Option<&'static str>,
 }
 
 impl ToolError {
@@ -48,7 +53,16 @@ impl ToolError {
             code,
             message: message.into(),
             details: None,
+            action: None,
         }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(codes::FORBIDDEN, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(codes::NOT_FOUND, message)
     }
 
     pub fn invalid_arguments(message: impl Into<String>) -> Self {
@@ -64,18 +78,28 @@ impl ToolError {
         self
     }
 
-    pub fn into_result(self) -> CallToolResult {
+    pub fn with_action(mut self, action: &'static str) -> Self {
+        self.action = Some(action);
+        self
+    }
+
+    /// The error object, as `structuredContent` carries it: `{code, message, details?, action?}`.
+    /// Every refusal (bad arguments, a missing scope, an exhausted plan) has this one shape.
+    pub fn to_json(&self) -> Value {
         let mut error = json!({ "code": self.code, "message": self.message });
-        if let Some(details) = self.details {
-            error["details"] = details;
+        if let Some(details) = &self.details {
+            error["details"] = details.clone();
         }
-        let text = format!(
-            "Error {}: {}",
-            self.code,
-            error["message"].as_str().unwrap_or("")
-        );
+        if let Some(action) = self.action {
+            error["action"] = json!(action);
+        }
+        error
+    }
+
+    pub fn into_result(self) -> CallToolResult {
+        let text = format!("Error {}: {}", self.code, self.message);
         let mut result = CallToolResult::error(vec![ContentBlock::text(text)]);
-        result.structured_content = Some(json!({ "error": error }));
+        result.structured_content = Some(self.to_json());
         result
     }
 }
@@ -86,21 +110,99 @@ pub trait ToolOutput: Serialize + JsonSchema {
     fn to_text(&self) -> String;
 }
 
-/// The request a tool is serving: the app's services, the client connection, cancellation.
+/// The network origin of a request, for the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct ClientAddress {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// What one call consumed beyond the call itself, as the tool reports it: model tokens,
+/// their cost, and units of its metered feature (cards or questions made).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReportedUsage {
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    pub cost_micro_usd: u64,
+    pub feature_units: Option<u64>,
+}
+
+/// Collects a call's [`ReportedUsage`]; shared by every clone of its [`ToolContext`].
+#[derive(Debug, Clone, Default)]
+pub struct UsageMeter(Arc<Mutex<ReportedUsage>>);
+
+impl UsageMeter {
+    fn with<R>(&self, f: impl FnOnce(&mut ReportedUsage) -> R) -> R {
+        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub fn take(&self) -> ReportedUsage {
+        self.with(std::mem::take)
+    }
+}
+
+/// The request a tool is serving: who asks, the app's services, the client connection,
+/// cancellation.
 #[derive(Clone)]
 pub struct ToolContext {
     pub app: Arc<App>,
     pub session: Arc<Session>,
+    /// Who the call acts as. Every read or write of user data is scoped by it.
+    pub principal: Principal,
     request: RequestContext<RoleServer>,
+    usage: UsageMeter,
 }
 
 impl ToolContext {
-    pub fn new(app: Arc<App>, session: Arc<Session>, request: RequestContext<RoleServer>) -> Self {
+    pub fn new(
+        app: Arc<App>,
+        session: Arc<Session>,
+        principal: Principal,
+        request: RequestContext<RoleServer>,
+    ) -> Self {
         Self {
             app,
             session,
+            principal,
             request,
+            usage: UsageMeter::default(),
         }
+    }
+
+    /// Where the request came from, when it came over HTTP.
+    pub fn client(&self) -> ClientAddress {
+        let Some(parts) = self.request.extensions.get::<http::request::Parts>() else {
+            return ClientAddress::default();
+        };
+        ClientAddress {
+            ip: parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip().to_string()),
+            user_agent: parts
+                .headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+        }
+    }
+
+    /// Charges model tokens (and their cost) to this call; summed over the call.
+    pub fn charge_tokens(&self, tokens_in: u64, tokens_out: u64, cost_micro_usd: u64) {
+        self.usage.with(|u| {
+            u.tokens_in = u.tokens_in.saturating_add(tokens_in);
+            u.tokens_out = u.tokens_out.saturating_add(tokens_out);
+            u.cost_micro_usd = u.cost_micro_usd.saturating_add(cost_micro_usd);
+        });
+    }
+
+    /// How many units of the tool's metered feature the call produced (e.g. 5 MCQs).
+    pub fn set_feature_units(&self, units: u64) {
+        self.usage.with(|u| u.feature_units = Some(units));
+    }
+
+    pub(crate) fn usage_meter(&self) -> UsageMeter {
+        self.usage.clone()
     }
 
     pub fn peer(&self) -> &Peer<RoleServer> {

@@ -7,6 +7,7 @@ use rmcp::ServiceExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
+use crate::identity::Principal;
 use crate::mcp::{ConsiliumServer, TransportKind};
 
 #[derive(Debug, thiserror::Error)]
@@ -18,9 +19,15 @@ pub enum StdioError {
 }
 
 /// Serves until the client closes stdin or `sessions` is cancelled.
-pub async fn serve(app: Arc<App>, sessions: CancellationToken) -> Result<(), StdioError> {
+/// Every request acts as `principal`: whoever can start the binary on this machine already
+/// holds its database, so stdio is trusted as the local owner (or the user `--user` names).
+pub async fn serve(
+    app: Arc<App>,
+    principal: Principal,
+    sessions: CancellationToken,
+) -> Result<(), StdioError> {
     app.transport_up("stdio");
-    let server = ConsiliumServer::new(app, TransportKind::Stdio);
+    let server = ConsiliumServer::new(app, TransportKind::Stdio, Some(principal));
     let running = server
         .serve_with_ct(rmcp::transport::stdio(), sessions.child_token())
         .await

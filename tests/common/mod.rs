@@ -125,10 +125,33 @@ impl HttpServer {
         Self::start_with_env(extra_args, &[]).await
     }
 
-    /// Starts `consilium serve --http 127.0.0.1:0` with extra `serve` arguments and
-    /// `CONSILIUM_*` settings.
+    /// Starts `consilium serve --http 127.0.0.1:0 --insecure-no-auth` with extra `serve`
+    /// arguments and `CONSILIUM_*` settings: transport tests act as the local owner without
+    /// credentials, as a loopback-only development server allows.
     pub async fn start_with_env(extra_args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut args = vec!["--insecure-no-auth"];
+        args.extend_from_slice(extra_args);
+        Self::spawn(&args, env).await
+    }
+
+    /// Starts `consilium serve --http 127.0.0.1:0` with authentication required, as in
+    /// production.
+    pub async fn start_secured(extra_args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::spawn(extra_args, env).await
+    }
+
+    async fn spawn(extra_args: &[&str], env: &[(&str, &str)]) -> Self {
         let (dir, db) = fresh_db();
+        Self::spawn_on(dir, db, extra_args, env).await
+    }
+
+    /// Starts the server on an existing database (prepared with the CLI beforehand).
+    pub async fn spawn_on(
+        dir: TempDir,
+        db: PathBuf,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let mut command = consilium_command(&db);
         command
             .args(["serve", "--http", "127.0.0.1:0"])
@@ -387,6 +410,51 @@ pub async fn connect_http(url: &str) -> (Client, Recorder) {
     .await
     .expect("the streamable-HTTP handshake succeeds");
     (client, recorder)
+}
+
+/// Connects rmcp's streamable-HTTP client to `url` with `Authorization: Bearer {token}`.
+pub async fn connect_http_as(url: &str, token: &str) -> (Client, Recorder) {
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+    let config = StreamableHttpClientTransportConfig::with_uri(url.to_string()).auth_header(token);
+    let transport = StreamableHttpClientTransport::from_config(config);
+    let recorder = Recorder::default();
+    let client = within(
+        "the authenticated streamable-HTTP handshake",
+        recorder.clone().serve(transport),
+    )
+    .await
+    .expect("the authenticated streamable-HTTP handshake succeeds");
+    (client, recorder)
+}
+
+/// Runs a one-shot CLI command with `input` on its standard input.
+pub fn run_cli_with_input(db: &Path, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = consilium_command(db)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the consilium binary starts");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input.as_bytes())
+            .expect("the child reads its input");
+    }
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    finished
+        .recv_timeout(STEP)
+        .unwrap_or_else(|_| {
+            panic!(
+                "`consilium {}` did not exit within {STEP:?}",
+                args.join(" ")
+            )
+        })
+        .expect("the output of the exited child")
 }
 
 /// Calls a tool with JSON arguments, failing the test on a protocol error or a hang.

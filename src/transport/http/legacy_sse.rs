@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -27,6 +27,7 @@ use tokio_util::sync::{CancellationToken, PollSender};
 
 use super::HttpState;
 use super::guard::refusal;
+use crate::identity::{Principal, UserId};
 use crate::mcp::{ConsiliumServer, TransportKind};
 
 /// Messages a client may have queued before the session reads them.
@@ -37,6 +38,8 @@ const INBOUND_WAIT: Duration = Duration::from_secs(5);
 struct LegacySession {
     inbound: mpsc::Sender<ClientJsonRpcMessage>,
     activity: Arc<Activity>,
+    /// The user who opened the stream; only their credentials may post to it.
+    owner: UserId,
 }
 
 /// When the client last posted, as milliseconds since the session opened.
@@ -99,7 +102,10 @@ impl Drop for SessionLease {
     }
 }
 
-pub async fn open_stream(State(state): State<Arc<HttpState>>) -> Response {
+pub async fn open_stream(
+    State(state): State<Arc<HttpState>>,
+    Extension(principal): Extension<Principal>,
+) -> Response {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (inbound_tx, inbound_rx) = mpsc::channel::<ClientJsonRpcMessage>(INBOUND_QUEUE);
     let (outbound_tx, outbound_rx) = mpsc::channel::<ServerJsonRpcMessage>(INBOUND_QUEUE);
@@ -109,10 +115,11 @@ pub async fn open_stream(State(state): State<Arc<HttpState>>) -> Response {
         LegacySession {
             inbound: inbound_tx,
             activity: activity.clone(),
+            owner: principal.user_id.clone(),
         },
     );
     let ended = state.sessions.child_token();
-    let server = ConsiliumServer::new(state.app.clone(), TransportKind::LegacySse);
+    let server = ConsiliumServer::new(state.app.clone(), TransportKind::LegacySse, Some(principal));
     let session_ct = ended.clone();
     tokio::spawn(async move {
         let transport = (
@@ -192,6 +199,7 @@ pub struct MessageQuery {
 
 pub async fn post_message(
     State(state): State<Arc<HttpState>>,
+    Extension(principal): Extension<Principal>,
     Query(query): Query<MessageQuery>,
     body: Bytes,
 ) -> Response {
@@ -206,8 +214,10 @@ pub async fn post_message(
         let sessions = state.legacy_sessions.lock();
         sessions
             .get(&session_id)
+            .filter(|s| s.owner == principal.user_id)
             .map(|s| (s.inbound.clone(), s.activity.clone()))
     };
+    // Another user's session is answered like a missing one: its id reveals nothing.
     let Some((inbound, activity)) = session else {
         return refusal(
             StatusCode::NOT_FOUND,

@@ -2,6 +2,7 @@
 //! legacy HTTP+SSE transport of protocol 2024-11-05 at `/sse` and `/messages`, and the
 //! `/healthz` and `/readyz` probes, all behind the same guard, body limit and timeout.
 
+mod door;
 mod guard;
 mod health;
 mod json_rpc_errors;
@@ -31,7 +32,7 @@ pub use legacy_sse::LegacySessions;
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     #[error(
-        "refusing to serve {0} without authentication: binding a non-loopback address exposes every tool to the network. Pass --insecure-no-auth to do it anyway"
+        "refusing to serve {0} without authentication: --insecure-no-auth is for loopback addresses only, since anyone who could reach {0} would act as the local owner"
     )]
     NonLoopbackWithoutAuth(SocketAddr),
     #[error("cannot listen on {addr}: {source}")]
@@ -87,15 +88,24 @@ pub fn router(app: Arc<App>, sessions: CancellationToken) -> Router {
             Ok(ConsiliumServer::new(
                 factory_app.clone(),
                 TransportKind::StreamableHttp,
+                None,
             ))
         },
         streamable_sessions,
         config,
     );
-    Router::new()
+    // Only the MCP routes need credentials; the probes and the sign-in routes must not.
+    let mcp_routes = Router::new()
         .nest_service("/mcp", streamable)
         .route("/sse", get(legacy_sse::open_stream))
         .route("/messages", post(legacy_sse::post_message))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            door::authenticate,
+        ));
+    Router::new()
+        .merge(mcp_routes)
+        .merge(crate::auth::http::router(app.auth.clone()))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .layer(axum::middleware::from_fn_with_state(
@@ -121,13 +131,13 @@ pub fn router(app: Arc<App>, sessions: CancellationToken) -> Router {
 /// Serves until a shutdown is requested, then stops accepting and returns once the
 /// sessions have ended and the connections closed.
 pub async fn serve(app: Arc<App>, addr: SocketAddr, shutdown: Shutdown) -> Result<(), HttpError> {
-    if !addr.ip().is_loopback() {
-        if !app.config.http.insecure_no_auth {
+    if app.config.http.insecure_no_auth {
+        if !addr.ip().is_loopback() {
             return Err(HttpError::NonLoopbackWithoutAuth(addr));
         }
         tracing::warn!(
             %addr,
-            "SERVING WITHOUT AUTHENTICATION ON A NON-LOOPBACK ADDRESS: anyone who can reach {addr} can call every tool and read every resource"
+            "serving without authentication: every local process that reaches {addr} acts as the local owner"
         );
     }
     let listener = TcpListener::bind(addr)
@@ -147,8 +157,11 @@ pub async fn serve(app: Arc<App>, addr: SocketAddr, shutdown: Shutdown) -> Resul
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
     });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.requested.cancelled_owned())
-        .await
-        .map_err(HttpError::Serve)
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.requested.cancelled_owned())
+    .await
+    .map_err(HttpError::Serve)
 }
