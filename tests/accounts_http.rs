@@ -596,3 +596,58 @@ fn edit_behind_the_applications_back(db: &Path) -> bool {
         )
         .is_ok()
 }
+
+#[tokio::test]
+async fn disabling_a_user_stops_their_key_at_once_and_enabling_restores_it() {
+    let (mut key, mut owner_key) = (String::new(), String::new());
+    let server = secured(|db| {
+        create_user(db, "ada@example.org", "pro");
+        key = create_key(db, "ada@example.org", "health");
+        owner_key = create_key(db, "owner@localhost", "admin");
+    })
+    .await;
+    let before = post_json(&server.mcp_url(), Some(&key), initialize_request()).await;
+    assert_eq!(before.status(), 200);
+    let (admin, _) = connect_http_as(&server.mcp_url(), &owner_key).await;
+    let disabled = call(
+        &admin,
+        "admin_set_user_disabled",
+        json!({ "user": "ada@example.org", "disabled": true }),
+    )
+    .await;
+    assert_ne!(disabled.is_error, Some(true), "{disabled:?}");
+    let during = post_json(&server.mcp_url(), Some(&key), initialize_request()).await;
+    assert_eq!(
+        during.status(),
+        401,
+        "a disabled user's key is refused at once"
+    );
+    call(
+        &admin,
+        "admin_set_user_disabled",
+        json!({ "user": "ada@example.org", "disabled": false }),
+    )
+    .await;
+    let after = post_json(&server.mcp_url(), Some(&key), initialize_request()).await;
+    assert_eq!(after.status(), 200);
+    let audit = call(
+        &admin,
+        "admin_query_audit",
+        json!({ "action_prefix": "admin.user." }),
+    )
+    .await;
+    let actions: Vec<String> = structured(&audit)["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        actions.contains(&"admin.user.disabled".to_string()),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"admin.user.enabled".to_string()),
+        "{actions:?}"
+    );
+}

@@ -15,6 +15,7 @@
 //! token or a key: refresh tokens are stored by `jti` only, the audit log gets ids and
 //! pseudonyms, and every error message is safe to show a client.
 
+mod credential_cache;
 mod error;
 pub mod http;
 mod keyring;

@@ -2,11 +2,12 @@
 //! together over the identity services and the audit log the application hands it.
 //!
 //! [`AuthService::authenticate_bearer`] is on every authenticated request's path, so it
-//! does the least it can: an API key costs identity's one indexed read; an access token is
-//! checked in memory ([`Tokens::verify_access`]) and its user read once (so disabling or
-//! locking an account takes effect on the next request, in this process or any other).
-//! Users are not cached: identity offers no change notification, so a cache could not be
-//! told of a disable at once.
+//! does the least it can: an access token is checked in memory ([`Tokens::verify_access`]);
+//! an API key, or the user behind a token, is read from the store once and then served from
+//! the [`CredentialCache`](super::credential_cache) for a few seconds. Any revocation,
+//! disabling, lock or plan change in this process makes the cache look again at once (the
+//! identity services count their changes); one made by another process applies within
+//! the cache's lifetime.
 //!
 //! This file must not read HTTP (that is `http.rs`) and must never log a presented
 //! credential; failures are logged by kind only.
@@ -14,6 +15,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use super::credential_cache::{self, CredentialCache, Generations};
 use super::{AuthError, AuthFailure, LoginLimiter, Tokens};
 use crate::audit::AuditLog;
 use crate::config::AuthConfig;
@@ -35,6 +37,7 @@ pub struct AuthParts {
 
 /// Sign-in, sessions and bearer authentication.
 pub struct AuthService {
+    cache: CredentialCache,
     config: AuthConfig,
     users: Users,
     api_keys: ApiKeys,
@@ -67,6 +70,7 @@ impl AuthService {
         .await?;
         let limiter = LoginLimiter::from_config(&config, Arc::clone(&clock));
         Ok(AuthService {
+            cache: CredentialCache::default(),
             config,
             users,
             api_keys,
@@ -84,9 +88,29 @@ impl AuthService {
         if token.is_empty() {
             return Err(AuthFailure::Missing);
         }
+        let now = self.clock.now();
         if token.starts_with(KEY_PREFIX) {
+            // Read before the store: a change racing the read leaves the entry stale.
+            let generations = Generations {
+                users: self.users.generation(),
+                keys: self.api_keys.generation(),
+            };
+            let digest = credential_cache::digest(token);
+            if let Some(principal) = self.cache.key(&digest, now, generations) {
+                return Ok(principal);
+            }
             return match self.api_keys.authenticate(token).await {
-                Ok((key, user)) => Ok(Principal::for_api_key(&key, &user)),
+                Ok((key, user)) => {
+                    let principal = Principal::for_api_key(&key, &user);
+                    self.cache.remember_key(
+                        digest,
+                        principal.clone(),
+                        key.expires_at,
+                        now,
+                        generations,
+                    );
+                    Ok(principal)
+                }
                 Err(error) => {
                     let failure = AuthFailure::from(&error);
                     log_refusal("api_key", failure, &error);
@@ -99,6 +123,10 @@ impl AuthService {
             log_refusal("access_token", failure, &error);
             failure
         })?;
+        let users_generation = self.users.generation();
+        if let Some(user) = self.cache.user(&claims.user_id, now, users_generation) {
+            return Ok(Principal::session(&user, AuthMethod::Jwt));
+        }
         let user = match self.users.get(&claims.user_id).await {
             Ok(Some(user)) => user,
             Ok(None) => return Err(AuthFailure::Invalid),
@@ -110,7 +138,9 @@ impl AuthService {
         if !user.may_authenticate() {
             return Err(AuthFailure::Disabled);
         }
-        Ok(Principal::session(&user, AuthMethod::Jwt))
+        let principal = Principal::session(&user, AuthMethod::Jwt);
+        self.cache.remember_user(user, now, users_generation);
+        Ok(principal)
     }
 
     pub fn config(&self) -> &AuthConfig {

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, params};
@@ -30,6 +31,8 @@ pub struct ApiKeys {
     pub(super) clock: Arc<dyn Clock>,
     /// When this process last queued a `last_used_at` write for each key.
     pub(super) last_use_written: Arc<Mutex<HashMap<String, Timestamp>>>,
+    /// Bumped by every revocation and rotation, so a cache of keys can tell it is stale.
+    changes: Arc<AtomicU64>,
 }
 
 impl ApiKeys {
@@ -44,7 +47,14 @@ impl ApiKeys {
             store,
             clock,
             last_use_written: Arc::new(Mutex::new(HashMap::new())),
+            changes: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Revocations and rotations since start. Equal readings mean no key was revoked in
+    /// this process between them.
+    pub fn generation(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
     }
 
     /// Creates a key for `user_id`, without checking who asks: for trusted
@@ -183,6 +193,7 @@ impl ApiKeys {
                 Ok(Ok((set_revoked(tx, &key_id, now, None)?, true)))
             })
             .await??;
+        self.changes.fetch_add(1, Ordering::AcqRel);
         if changed {
             tracing::info!(key_id = %info.key_id, user_id = %info.user_id, "revoked an API key");
         }
@@ -243,6 +254,7 @@ impl ApiKeys {
                 Ok(Ok(new))
             })
             .await??;
+        self.changes.fetch_add(1, Ordering::AcqRel);
         tracing::info!(
             key_id = %info.key_id,
             replaces = %key_id,

@@ -42,6 +42,7 @@ impl Users {
                 )?)
             })
             .await?;
+        self.changed();
         if changed == 0 {
             return Err(IdentityError::UserNotFound);
         }
@@ -131,6 +132,8 @@ impl Users {
     async fn record_failure(&self, id: &UserId) -> Result<LoginError, LoginError> {
         let id = id.clone();
         let now = self.clock.now().to_rfc3339();
+        // A failure may lock the account: caches of users must look again.
+        self.changed();
         let locked_now = self
             .store
             .write(move |tx| {

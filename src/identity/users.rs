@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::{OptionalExtension, params};
 
@@ -43,6 +44,9 @@ pub struct Users {
     pub(super) store: Store,
     pub(super) hasher: PasswordHasher,
     pub(super) clock: Arc<dyn Clock>,
+    /// Bumped by every change that could alter what a user may do (role, plan, disabled,
+    /// lock, password), so a cache of users can tell it is stale. Shared by clones.
+    pub(super) changes: Arc<AtomicU64>,
 }
 
 impl Users {
@@ -57,7 +61,18 @@ impl Users {
             store,
             hasher,
             clock,
+            changes: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Changes since start that could alter what some user may do. Equal readings mean no
+    /// such change happened in this process between them.
+    pub fn generation(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
+    }
+
+    pub(super) fn changed(&self) {
+        self.changes.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Creates a user without a password. The email must not be taken, in
@@ -153,24 +168,33 @@ impl Users {
 
     pub async fn set_plan(&self, id: &UserId, plan: Plan) -> Result<User, IdentityError> {
         let plan = plan.as_str().to_owned();
-        self.update(id, false, "plan = ?3", plan).await
+        let user = self.update(id, false, "plan = ?3", plan).await;
+        self.changed();
+        user
     }
 
     /// Disabling refuses to leave the server without an enabled admin.
     pub async fn set_disabled(&self, id: &UserId, disabled: bool) -> Result<User, IdentityError> {
-        self.update(id, disabled, "disabled = ?3", disabled).await
+        let user = self.update(id, disabled, "disabled = ?3", disabled).await;
+        self.changed();
+        user
     }
 
     /// Demoting refuses to leave the server without an enabled admin.
     pub async fn set_role(&self, id: &UserId, role: Role) -> Result<User, IdentityError> {
         let demotes = role != Role::Admin;
-        self.update(id, demotes, "role = ?3", role.as_str()).await
+        let user = self.update(id, demotes, "role = ?3", role.as_str()).await;
+        self.changed();
+        user
     }
 
     /// Clears a lock from failed logins and the failure count.
     pub async fn unlock(&self, id: &UserId) -> Result<User, IdentityError> {
-        self.update(id, false, "locked_at = NULL, failed_logins = ?3", 0)
-            .await
+        let user = self
+            .update(id, false, "locked_at = NULL, failed_logins = ?3", 0)
+            .await;
+        self.changed();
+        user
     }
 
     /// Sets `assignment` (which uses `?3` for `value`) and `updated_at` on
