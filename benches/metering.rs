@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
 use consilium::config::{FeaturesConfig, PlanLimits, PlansConfig};
-use consilium::identity::{Plan, SystemClock, UserId};
+use consilium::identity::{Clock, Plan, SystemClock, UserId};
 use consilium::metering::{CallRequest, CallUsage, Meter, Outcome};
 use consilium::store::{Store, StoreOptions};
 
@@ -170,46 +170,60 @@ async fn writer_throughput(store: &Store, calls: usize, tasks: usize) -> anyhow:
     Ok(())
 }
 
-/// The design not taken: one queued store job per row (each with its own savepoint and
-/// its own per-day upsert), into scratch copies of the tables.
+/// The design not taken: one queued store job per row, each with its own savepoint, doing
+/// what a batch does for that row (the event, the day's totals, the feature's units) into
+/// the same tables with the same values.
 async fn naive_enqueue(store: &Store, rows: usize) -> anyhow::Result<()> {
-    store
-        .write(|tx| {
-            tx.execute_batch(
-                "CREATE TABLE naive_events AS SELECT * FROM usage_events WHERE 0;
-                 CREATE TABLE naive_daily (user_id TEXT NOT NULL, day TEXT NOT NULL,
-                     requests INTEGER NOT NULL, tokens INTEGER NOT NULL,
-                     PRIMARY KEY (user_id, day)) WITHOUT ROWID;",
-            )?;
-            Ok(())
-        })
-        .await?;
+    let before = count_rows(store, "usage_events").await?;
     let users: Vec<String> = (0..1_000)
         .map(|_| UserId::new_random().to_string())
         .collect();
+    let clock = SystemClock;
     let start = Instant::now();
     for n in 0..rows {
         let user = users[n % users.len()].clone();
+        let at = clock.now();
         store.enqueue(move |tx| {
+            let day = at.to_rfc3339()[..10].to_owned();
             tx.prepare_cached(
-                "INSERT INTO naive_events (at, user_id, api_key_id, plan, tool, feature, \
+                "INSERT INTO usage_events (at, user_id, api_key_id, plan, tool, feature, \
                  feature_units, tokens_in, tokens_out, cost_micro_usd, latency_ms, outcome) \
-                 VALUES ('2026-11-22T10:00:00Z', ?1, '0123456789abcdef', 'bench', 'make_mcqs', \
-                 'mcq', 5, 350, 420, 1540, 840, 'ok')",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?
-            .execute([&user])?;
+            .execute(rusqlite::params![
+                at.to_rfc3339(),
+                user,
+                "0123456789abcdef",
+                PLAN,
+                "make_mcqs",
+                "mcq",
+                5,
+                350,
+                420,
+                1540,
+                840,
+                Outcome::Ok.as_text(),
+            ])?;
             tx.prepare_cached(
-                "INSERT INTO naive_daily VALUES (?1, '2026-11-22', 1, 770) \
-                 ON CONFLICT (user_id, day) DO UPDATE SET requests = requests + 1, \
-                 tokens = tokens + 770",
+                "INSERT INTO usage_daily (user_id, day, plan, requests, tokens_in, tokens_out, \
+                 cost_micro_usd) VALUES (?1, ?2, ?3, 1, 350, 420, 1540) \
+                 ON CONFLICT (user_id, day) DO UPDATE SET plan = excluded.plan, \
+                 requests = requests + 1, tokens_in = tokens_in + 350, \
+                 tokens_out = tokens_out + 420, cost_micro_usd = cost_micro_usd + 1540",
             )?
-            .execute([&user])?;
+            .execute(rusqlite::params![user, day, PLAN])?;
+            tx.prepare_cached(
+                "INSERT INTO usage_daily_features (user_id, day, feature, units) \
+                 VALUES (?1, ?2, 'mcq', 5) \
+                 ON CONFLICT (user_id, day, feature) DO UPDATE SET units = units + 5",
+            )?
+            .execute(rusqlite::params![user, day])?;
             Ok(())
         });
     }
     store.write(|_| Ok(())).await?;
     let elapsed = start.elapsed();
-    let written = count_rows(store, "naive_events").await?;
+    let written = count_rows(store, "usage_events").await? - before;
     ensure!(
         written == i64::try_from(rows)?,
         "{written} naive rows, {rows} expected"

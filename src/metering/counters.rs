@@ -326,3 +326,114 @@ fn add_units(counters: &mut DayCounters, feature: &str, units: u64) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{FeaturesConfig, PlansConfig};
+    use crate::identity::Plan;
+    use crate::metering::plans::PlanBook;
+
+    fn now(text: &str, monotonic_secs: u64) -> Now {
+        let wall = Timestamp::parse_rfc3339(text).unwrap();
+        Now {
+            wall,
+            day: Day::of(wall),
+            monotonic: Duration::from_secs(monotonic_secs),
+        }
+    }
+
+    fn mcq_call(user: &UserId, units: u64) -> CallRequest {
+        CallRequest {
+            user_id: user.clone(),
+            api_key_id: None,
+            plan: Plan::free(),
+            bypass_limits: false,
+            tool: "make_mcqs".to_owned(),
+            feature: Some("mcq".to_owned()),
+            feature_units: units,
+            token_estimate: 100,
+        }
+    }
+
+    fn free() -> AppliedPlan {
+        PlanBook::new(PlansConfig::default(), &FeaturesConfig::default()).applied("free")
+    }
+
+    #[test]
+    fn a_user_whose_day_is_not_in_memory_must_be_seeded_first() {
+        let mut ledger = Ledger::default();
+        let user = UserId::new_random();
+        let at = now("2026-11-22T10:00:00Z", 0);
+        assert_eq!(
+            ledger.admit(&mcq_call(&user, 1), &free(), at, None),
+            Err(NotSeeded)
+        );
+        let mut stored = DayUsage::empty(at.day);
+        stored.feature_units.insert("mcq".to_owned(), 4);
+        let admitted = ledger.admit(&mcq_call(&user, 1), &free(), at, Some(stored.clone()));
+        assert!(matches!(admitted, Ok(Ok(_))));
+        // A second seed (a racing reader) does not overwrite what is there.
+        ledger.seed(&user, at.day, stored);
+        assert_eq!(ledger.counters(&user, at.day).unwrap().feature("mcq"), 5);
+    }
+
+    #[test]
+    fn a_refused_call_reserves_nothing() {
+        let mut ledger = Ledger::default();
+        let user = UserId::new_random();
+        let at = now("2026-11-22T10:00:00Z", 0);
+        ledger.seed(&user, at.day, DayUsage::empty(at.day));
+        let refused = ledger.admit(&mcq_call(&user, 6), &free(), at, None);
+        assert!(matches!(refused, Ok(Err(ref r)) if r.code == LimitCode::McqLimitExceeded));
+        assert_eq!(
+            ledger.counters(&user, at.day),
+            Some(&DayCounters::default())
+        );
+    }
+
+    #[test]
+    fn settling_replaces_the_reservation_with_what_was_used() {
+        let mut ledger = Ledger::default();
+        let user = UserId::new_random();
+        let at = now("2026-11-22T10:00:00Z", 0);
+        ledger.seed(&user, at.day, DayUsage::empty(at.day));
+        let reservation = ledger
+            .admit(&mcq_call(&user, 5), &free(), at, None)
+            .unwrap()
+            .unwrap();
+        let held = ledger.counters(&user, at.day).unwrap();
+        assert_eq!((held.tokens(), held.feature("mcq")), (100, 5));
+        let charge = Charge {
+            tokens_in: 30,
+            tokens_out: 40,
+            cost_micro_usd: 7,
+            feature_units: 3,
+        };
+        ledger.settle(&user, &reservation, charge);
+        let settled = ledger.counters(&user, at.day).unwrap();
+        assert_eq!(settled.requests, 1);
+        assert_eq!((settled.tokens(), settled.tokens_reserved), (70, 0));
+        assert_eq!(settled.feature("mcq"), 3);
+    }
+
+    #[test]
+    fn a_new_day_forgets_the_days_before_yesterday() {
+        let mut ledger = Ledger::default();
+        let user = UserId::new_random();
+        let first = now("2026-11-20T10:00:00Z", 0);
+        ledger.seed(&user, first.day, DayUsage::empty(first.day));
+        let next = now("2026-11-21T10:00:00Z", 86_400);
+        ledger.seed(&user, next.day, DayUsage::empty(next.day));
+        let third = now("2026-11-22T10:00:00Z", 2 * 86_400);
+        assert_eq!(
+            ledger.admit(&mcq_call(&user, 1), &free(), third, None),
+            Err(NotSeeded)
+        );
+        assert!(!ledger.has(&user, first.day));
+        assert!(
+            ledger.has(&user, next.day),
+            "yesterday stays for late settles"
+        );
+    }
+}
