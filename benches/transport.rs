@@ -155,8 +155,9 @@ struct HttpServer {
 
 impl HttpServer {
     fn start(db: &Path) -> anyhow::Result<Self> {
+        // Transport alone: what authentication and metering add is `benches/access.rs`'s.
         let mut child = consilium(db)
-            .args(["serve", "--http", "127.0.0.1:0"])
+            .args(["serve", "--http", "127.0.0.1:0", "--insecure-no-auth"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
