@@ -5,7 +5,8 @@
 //! [`MasterKey`] that lives outside the database: in `CONSILIUM_MASTER_KEY`, or in an
 //! owner-only key file (by default `master.key` beside the database, see
 //! [`default_key_file`]). A stolen database alone therefore reveals no secret; the key file
-//! must be backed up with the database, or every sealed value is lost.
+//! must be backed up with the database, or every sealed value is lost. The Ed25519 signing
+//! keys of sign-in tokens and audit checkpoints ([`SigningKeys`]) are sealed the same way.
 //!
 //! What must stay true here:
 //! - a key or an opened secret is never logged, displayed or returned except to the caller
@@ -13,8 +14,9 @@
 //!   and key bytes and opened values are wiped from memory when dropped;
 //! - every seal draws a fresh nonce from the operating system's CSPRNG;
 //! - opening fails with one error whatever went wrong, so it is not an oracle;
-//! - no I/O beyond the key file: [`MasterKey::load`] and [`MasterKey::write_key_file`] are
-//!   the only functions that touch the disk (and they block).
+//! - no I/O beyond the key file and the `signing_keys` table: [`MasterKey::load`] and
+//!   [`MasterKey::write_key_file`] are the only functions that touch files (and they block);
+//!   [`SigningKeys`] reads and writes its table only through the store.
 
 mod error;
 mod key;
