@@ -96,7 +96,15 @@ fn initialize_request() -> Value {
 
 #[tokio::test]
 async fn a_client_without_credentials_is_refused_on_mcp_and_sse_with_a_bearer_challenge() {
-    let server = secured(|_| {}).await;
+    let mut key = String::new();
+    let server = secured(|db| {
+        create_user(db, "ada@example.org", "pro");
+        key = create_key(db, "ada@example.org", "health");
+    })
+    .await;
+    // The right shape and id, one character of the secret changed.
+    let last = key.pop().unwrap();
+    key.push(if last == 'A' { 'B' } else { 'A' });
     let response = post_json(&server.mcp_url(), None, initialize_request()).await;
     assert_eq!(response.status(), 401);
     let challenge = response.headers()["www-authenticate"]
@@ -109,12 +117,7 @@ async fn a_client_without_credentials_is_refused_on_mcp_and_sse_with_a_bearer_ch
     assert_eq!(response.status(), 401);
     assert!(response.headers().contains_key("www-authenticate"));
 
-    let response = post_json(
-        &server.mcp_url(),
-        Some("csk_0123456789abcdef_notarealsecretnotarealsecretnotarealsecret"),
-        initialize_request(),
-    )
-    .await;
+    let response = post_json(&server.mcp_url(), Some(&key), initialize_request()).await;
     assert_eq!(response.status(), 401);
     let challenge = response.headers()["www-authenticate"].to_str().unwrap();
     assert!(challenge.contains("invalid_token"), "{challenge}");

@@ -567,7 +567,8 @@ fn no_store(mut response: Response) -> Response {
     response
 }
 
-enum Bearer<'a> {
+/// What a request's `Authorization` header holds.
+pub enum Bearer<'a> {
     Absent,
     Malformed,
     Present(&'a str),
@@ -575,7 +576,7 @@ enum Bearer<'a> {
 
 /// `Authorization: Bearer <token>`, the scheme in any letter case (RFC 7235), the token
 /// one run of visible characters.
-fn bearer(headers: &HeaderMap) -> Bearer<'_> {
+pub fn bearer(headers: &HeaderMap) -> Bearer<'_> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Bearer::Absent;
     };
