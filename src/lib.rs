@@ -24,6 +24,7 @@ pub mod cli;
 pub mod config;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod health;
 pub mod identity;
 pub mod mcp;
 pub mod metering;

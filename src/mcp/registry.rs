@@ -77,6 +77,8 @@ pub enum RegistryError {
     BadTemplate { template: String, message: String },
     #[error("tool {name:?}: unknown scope {scope:?}")]
     UnknownScope { name: String, scope: String },
+    #[error("{origin}: {message}")]
+    Data { origin: String, message: String },
 }
 
 /// Who may call a tool and what a call consumes, from its spec.
@@ -294,6 +296,15 @@ impl<'c> RegistryBuilder<'c> {
 
     pub fn catalog(&self) -> &'c Catalog {
         self.catalog
+    }
+
+    /// Reports a capability's reference data (under `tools/`) as unusable; start-up then fails
+    /// naming `origin`, with every other problem found.
+    pub fn data_error(&mut self, origin: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(RegistryError::Data {
+            origin: origin.into(),
+            message: message.into(),
+        });
     }
 
     /// A tool described by its spec under `tools/specs`, taking `A` and answering `O`. The
