@@ -13,6 +13,7 @@ use crate::audit::{AuditLog, AuditLogConfig};
 use crate::auth::{AuthParts, AuthService};
 use crate::catalog::{Catalog, CatalogError};
 use crate::config::{Config, ConfigError};
+use crate::health::history::Analyses;
 use crate::identity::{
     ApiKeys, AuthMethod, Clock, IdentityError, Principal, SystemClock, User, Users,
 };
@@ -77,6 +78,8 @@ pub struct App {
     pub audit: AuditLog,
     pub auth: Arc<AuthService>,
     pub meter: Meter,
+    /// Saved health analyses, sealed at rest.
+    pub analyses: Analyses,
     pub catalog: Catalog,
     pub registry: Registry,
     pub subscriptions: SubscriptionHub,
@@ -120,7 +123,8 @@ impl App {
                 tokio::task::spawn_blocking(move || MasterKey::load(&secrets, &key_file)).await??,
             )
         };
-        let signing_keys = SigningKeys::new(store.clone(), master_key, clock.clone());
+        let signing_keys = SigningKeys::new(store.clone(), master_key.clone(), clock.clone());
+        let analyses = Analyses::new(store.clone(), master_key, clock.clone());
         let audit_key = signing_keys.load_or_create(AUDIT_KEY_PURPOSE).await?;
         let audit = AuditLog::new(
             store.clone(),
@@ -172,6 +176,7 @@ impl App {
             audit,
             auth,
             meter,
+            analyses,
             catalog,
             registry,
             subscriptions: SubscriptionHub::default(),
@@ -300,6 +305,7 @@ fn build_registry(catalog: &Catalog, options: AppOptions) -> Result<Registry, Ve
     crate::status::register(&mut builder);
     crate::accounts::register(&mut builder);
     crate::admin::register(&mut builder);
+    crate::health::history::register(&mut builder);
     #[cfg(feature = "conformance")]
     if options.conformance_fixtures {
         crate::conformance::register(&mut builder);

@@ -19,6 +19,7 @@
 pub mod bloodwork;
 pub mod dna;
 pub mod fitness;
+pub mod history;
 pub mod risk;
 
 use schemars::JsonSchema;

@@ -48,6 +48,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "metering",
         sql: include_str!("migrations/0005_metering.sql"),
     },
+    Migration {
+        version: 6,
+        name: "analyses",
+        sql: include_str!("migrations/0006_analyses.sql"),
+    },
 ];
 
 const CREATE_RECORD_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
