@@ -26,6 +26,10 @@ pub struct ToolSpec {
     /// Tokens a call is expected to use, reserved against the plan before it runs.
     #[serde(default)]
     pub token_estimate: u64,
+    /// Whether a successful result is saved for its caller, who gets a link to
+    /// `consilium://analyses/{id}` with it.
+    #[serde(default)]
+    pub saves_analysis: bool,
     #[serde(default)]
     pub annotations: ToolAnnotationsSpec,
     /// Whether the tool may run long enough to send progress notifications.

@@ -88,6 +88,8 @@ pub struct ToolAccess {
     pub scope: Option<Scope>,
     pub feature: Option<String>,
     pub token_estimate: u64,
+    /// Save a successful result for the caller (see `crate::health::history`).
+    pub saves_analysis: bool,
 }
 
 impl ToolAccess {
@@ -106,6 +108,7 @@ impl ToolAccess {
             scope,
             feature: spec.feature.clone(),
             token_estimate: spec.token_estimate,
+            saves_analysis: spec.saves_analysis,
         })
     }
 

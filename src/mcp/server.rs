@@ -125,8 +125,12 @@ impl ConsiliumServer {
         };
         let cancelled = context.ct.clone();
         let peer = context.peer.clone();
-        let tool_context =
-            ToolContext::new(self.app.clone(), self.session.clone(), principal, context);
+        let tool_context = ToolContext::new(
+            self.app.clone(),
+            self.session.clone(),
+            principal.clone(),
+            context,
+        );
         let usage = tool_context.usage_meter();
         let (log_tx, mut log_rx) = mpsc::channel::<LoggingMessageNotificationParam>(64);
         let guard = SinkGuard::register(LogSink {
@@ -158,8 +162,47 @@ impl ConsiliumServer {
             started.elapsed(),
             &outcome,
         );
-        let result = outcome.unwrap_or_else(ToolError::into_result);
+        let mut result = outcome.unwrap_or_else(ToolError::into_result);
+        if tool.access.saves_analysis {
+            self.save_analysis(&principal, &request.name, &mut result)
+                .await;
+        }
         Ok(CallToolResponse::Complete(result))
+    }
+}
+
+impl ConsiliumServer {
+    /// Keeps a successful result for its caller and links it from the result. A result that
+    /// cannot be saved is still returned; the failure is logged without its contents.
+    async fn save_analysis(
+        &self,
+        principal: &Principal,
+        tool: &str,
+        result: &mut rmcp::model::CallToolResult,
+    ) {
+        if result.is_error == Some(true) {
+            return;
+        }
+        let Some(structured) = &result.structured_content else {
+            return;
+        };
+        match self
+            .app
+            .analyses
+            .save(&principal.user_id, tool, structured)
+            .await
+        {
+            Ok(id) => {
+                let uri = crate::health::history::ANALYSIS_URI_TEMPLATE.replace("{id}", &id);
+                let link = rmcp::model::Resource::new(uri, format!("{tool} {id}"))
+                    .with_description("This result, saved for you")
+                    .with_mime_type("application/json");
+                result
+                    .content
+                    .push(rmcp::model::ContentBlock::resource_link(link));
+            }
+            Err(error) => tracing::warn!(%error, tool, "a result could not be saved"),
+        }
     }
 }
 
