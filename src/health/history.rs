@@ -131,6 +131,43 @@ impl Analyses {
     }
 }
 
+/// The `consilium://analyses/{id}` resource template: a saved analysis, to its owner only.
+pub fn register(builder: &mut crate::mcp::RegistryBuilder<'_>) {
+    use rmcp::ErrorData as McpError;
+    use rmcp::model::{ReadResourceResult, ResourceContents, ResourceTemplate};
+    builder.resource_template(
+        ResourceTemplate::new(ANALYSIS_URI_TEMPLATE, "analysis")
+            .with_title("A saved analysis")
+            .with_description(
+                "One of your saved health analyses, by the id its tool returned (yours only)",
+            )
+            .with_mime_type("application/json"),
+        None,
+        |scope, uri, vars| async move {
+            let id = vars.get("id").cloned().unwrap_or_default();
+            let found = scope
+                .app
+                .analyses
+                .get(&scope.principal.user_id, &id)
+                .await
+                .map_err(|e| {
+                    McpError::internal_error(format!("analysis unavailable: {e}"), None)
+                })?;
+            let Some(analysis) = found else {
+                return Err(McpError::resource_not_found(
+                    format!("no analysis at {uri}"),
+                    Some(serde_json::json!({ "uri": uri })),
+                ));
+            };
+            let body = serde_json::to_string_pretty(&analysis)
+                .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+            Ok(ReadResourceResult::new(vec![
+                ResourceContents::text(body, uri).with_mime_type("application/json"),
+            ]))
+        },
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,41 +276,4 @@ mod tests {
             Err(HistoryError::Sealing)
         ));
     }
-}
-
-/// The `consilium://analyses/{id}` resource template: a saved analysis, to its owner only.
-pub fn register(builder: &mut crate::mcp::RegistryBuilder<'_>) {
-    use rmcp::ErrorData as McpError;
-    use rmcp::model::{ReadResourceResult, ResourceContents, ResourceTemplate};
-    builder.resource_template(
-        ResourceTemplate::new(ANALYSIS_URI_TEMPLATE, "analysis")
-            .with_title("A saved analysis")
-            .with_description(
-                "One of your saved health analyses, by the id its tool returned (yours only)",
-            )
-            .with_mime_type("application/json"),
-        None,
-        |scope, uri, vars| async move {
-            let id = vars.get("id").cloned().unwrap_or_default();
-            let found = scope
-                .app
-                .analyses
-                .get(&scope.principal.user_id, &id)
-                .await
-                .map_err(|e| {
-                    McpError::internal_error(format!("analysis unavailable: {e}"), None)
-                })?;
-            let Some(analysis) = found else {
-                return Err(McpError::resource_not_found(
-                    format!("no analysis at {uri}"),
-                    Some(serde_json::json!({ "uri": uri })),
-                ));
-            };
-            let body = serde_json::to_string_pretty(&analysis)
-                .map_err(|e| McpError::internal_error(e.to_string(), None))?;
-            Ok(ReadResourceResult::new(vec![
-                ResourceContents::text(body, uri).with_mime_type("application/json"),
-            ]))
-        },
-    );
 }

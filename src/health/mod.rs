@@ -17,6 +17,7 @@
 //! store sit on top.
 
 pub mod bloodwork;
+pub mod calculators;
 pub mod dna;
 pub mod fitness;
 pub mod history;
@@ -104,8 +105,7 @@ pub struct TableError {
 
 impl From<InputError> for crate::mcp::ToolError {
     fn from(error: InputError) -> Self {
-        crate::mcp::ToolError::invalid_arguments(error.to_string()).with_details(
-            serde_json::json!({ "field": error.field, "accepted": error.accepted }),
-        )
+        crate::mcp::ToolError::invalid_arguments(error.to_string())
+            .with_details(serde_json::json!({ "field": error.field, "accepted": error.accepted }))
     }
 }

@@ -1,0 +1,145 @@
+//! Health tools end to end: `calculate` over HTTP with authentication on, its result saved
+//! for the caller and linked, readable by them and by nobody else; the calculator listing
+//! and its completions.
+
+mod common;
+
+use std::path::Path;
+
+use common::{HttpServer, call, connect_http_as, fresh_db, run_cli};
+use rmcp::model::{
+    ArgumentInfo, CompleteRequestParams, ContentBlock, ReadResourceRequestParams, Reference,
+    ResourceContents,
+};
+use serde_json::{Value, json};
+
+fn cli(db: &Path, args: &[&str]) -> String {
+    let output = run_cli(db, args);
+    assert!(
+        output.status.success(),
+        "`consilium {}` failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+fn user_with_key(db: &Path, email: &str) -> String {
+    cli(
+        db,
+        &[
+            "admin",
+            "create-user",
+            email,
+            "--name",
+            "T",
+            "--plan",
+            "pro",
+        ],
+    );
+    cli(
+        db,
+        &[
+            "api-keys", "create", "--user", email, "--name", "t", "--scopes", "health",
+        ],
+    )
+}
+
+fn text_of(contents: &[ResourceContents]) -> String {
+    match &contents[0] {
+        ResourceContents::TextResourceContents { text, .. } => text.clone(),
+        other => panic!("text contents expected: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_calculation_is_saved_for_its_caller_and_hidden_from_everyone_else() {
+    let (dir, db) = fresh_db();
+    let ada = user_with_key(&db, "ada@example.org");
+    let bob = user_with_key(&db, "bob@example.org");
+    let server = HttpServer::spawn_on(dir, db, &[], &[]).await;
+    let (ada_client, _) = connect_http_as(&server.mcp_url(), &ada).await;
+    let result = call(
+        &ada_client,
+        "calculate",
+        json!({"calculator": "cockcroft_gault", "inputs": {
+            "age": 60, "weight": "158.7 lb", "creatinine": "88.4 umol/L", "sex": "male"
+        }}),
+    )
+    .await;
+    assert_ne!(result.is_error, Some(true), "{result:?}");
+    let structured = result.structured_content.clone().unwrap_or(Value::Null);
+    assert_eq!(structured["value"], 80.0, "{structured}");
+    let link = result
+        .content
+        .iter()
+        .find_map(|c| match c {
+            ContentBlock::ResourceLink(link) => Some(link.uri.clone()),
+            _ => None,
+        })
+        .expect("the result links to its saved copy");
+    assert!(link.starts_with("consilium://analyses/"), "{link}");
+
+    let mine = ada_client
+        .read_resource(ReadResourceRequestParams::new(link.clone()))
+        .await
+        .expect("the owner reads it back");
+    let saved: Value = serde_json::from_str(&text_of(&mine.contents)).unwrap();
+    assert_eq!(saved["result"]["value"], 80.0);
+
+    let (bob_client, _) = connect_http_as(&server.mcp_url(), &bob).await;
+    assert!(
+        bob_client
+            .read_resource(ReadResourceRequestParams::new(link))
+            .await
+            .is_err(),
+        "another user cannot read it"
+    );
+
+    let bad = call(
+        &ada_client,
+        "calculate",
+        json!({"calculator": "bmi", "inputs": {"weight": -3, "height": 170}}),
+    )
+    .await;
+    assert_eq!(bad.is_error, Some(true));
+    let error = bad.structured_content.unwrap();
+    assert_eq!(error["code"], "INVALID_ARGUMENTS");
+    assert_eq!(error["details"]["field"], "inputs.weight");
+}
+
+#[tokio::test]
+async fn the_calculators_are_listed_and_their_ids_completed() {
+    let (dir, db) = fresh_db();
+    let key = user_with_key(&db, "ada@example.org");
+    let server = HttpServer::spawn_on(dir, db, &[], &[]).await;
+    let (client, _) = connect_http_as(&server.mcp_url(), &key).await;
+    let listing = client
+        .read_resource(ReadResourceRequestParams::new("consilium://calculators"))
+        .await
+        .unwrap();
+    let listing: Value = serde_json::from_str(&text_of(&listing.contents)).unwrap();
+    let ids: Vec<&str> = listing["calculators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&"cockcroft_gault") && ids.contains(&"bmi"),
+        "{ids:?}"
+    );
+    let completion = client
+        .complete(CompleteRequestParams::new(
+            Reference::for_resource("consilium://calculators/{id}"),
+            ArgumentInfo::new("id", "qtc"),
+        ))
+        .await
+        .unwrap();
+    assert!(
+        completion
+            .completion
+            .values
+            .contains(&"qtc_bazett".to_string())
+    );
+}
