@@ -4,7 +4,96 @@ use super::inputs::{InputSpec, Values};
 use super::{Calculator, Computed, OutputSpec};
 use crate::health::InputError;
 
-pub const ALL: &[Calculator] = &[MEAN_ARTERIAL_PRESSURE, QTC_BAZETT];
+pub const ALL: &[Calculator] = &[
+    MEAN_ARTERIAL_PRESSURE,
+    QTC_BAZETT,
+    QTC_FRIDERICIA,
+    QTC_FRAMINGHAM,
+    QTC_HODGES,
+];
+
+const QT_INPUTS: &[InputSpec] = &[
+    InputSpec::quantity("qt", "QT interval", "ms", &[], 200.0, 800.0),
+    InputSpec::quantity("heart_rate", "Heart rate", "beats/min", &[], 20.0, 250.0),
+];
+
+const QTC_FRIDERICIA: Calculator = Calculator {
+    id: "qtc_fridericia",
+    name: "Corrected QT interval (Fridericia)",
+    category: "cardiac",
+    inputs: QT_INPUTS,
+    output: OutputSpec {
+        name: "QTc",
+        unit: "ms",
+        decimals: 0,
+    },
+    references: &[(
+        "fridericia-1920",
+        "Fridericia LS. Die Systolendauer im Elektrokardiogramm bei normalen Menschen und bei Herzkranken. Acta Med Scand 1920;53:469-486.",
+    )],
+    compute: qtc_fridericia,
+};
+
+/// QTc = QT / ∛RR.
+fn qtc_fridericia(values: &Values) -> Result<Computed, InputError> {
+    let qt = values.number("qt")?;
+    let rr = 60.0 / values.number("heart_rate")?;
+    Ok(Computed::new(qt / rr.cbrt(), format!("{qt} / ∛{rr:.3}")))
+}
+
+const QTC_FRAMINGHAM: Calculator = Calculator {
+    id: "qtc_framingham",
+    name: "Corrected QT interval (Framingham)",
+    category: "cardiac",
+    inputs: QT_INPUTS,
+    output: OutputSpec {
+        name: "QTc",
+        unit: "ms",
+        decimals: 0,
+    },
+    references: &[(
+        "sagie-1992",
+        "Sagie A, Larson MG, Goldberg RJ, Bengtson JR, Levy D. An improved method for adjusting the QT interval for heart rate (the Framingham Heart Study). Am J Cardiol 1992;70(7):797-801.",
+    )],
+    compute: qtc_framingham,
+};
+
+/// QTc = QT + 154 × (1 − RR), RR in seconds.
+fn qtc_framingham(values: &Values) -> Result<Computed, InputError> {
+    let qt = values.number("qt")?;
+    let rr = 60.0 / values.number("heart_rate")?;
+    Ok(Computed::new(
+        qt + 154.0 * (1.0 - rr),
+        format!("{qt} + 154 × (1 − {rr:.3})"),
+    ))
+}
+
+const QTC_HODGES: Calculator = Calculator {
+    id: "qtc_hodges",
+    name: "Corrected QT interval (Hodges)",
+    category: "cardiac",
+    inputs: QT_INPUTS,
+    output: OutputSpec {
+        name: "QTc",
+        unit: "ms",
+        decimals: 0,
+    },
+    references: &[(
+        "hodges-1983",
+        "Hodges M, Salerno D, Erlien D. Bazett's QT correction reviewed: evidence that a linear QT correction for heart rate is better. J Am Coll Cardiol 1983;1:694.",
+    )],
+    compute: qtc_hodges,
+};
+
+/// QTc = QT + 1.75 × (heart rate − 60).
+fn qtc_hodges(values: &Values) -> Result<Computed, InputError> {
+    let qt = values.number("qt")?;
+    let heart_rate = values.number("heart_rate")?;
+    Ok(Computed::new(
+        qt + 1.75 * (heart_rate - 60.0),
+        format!("{qt} + 1.75 × ({heart_rate} − 60)"),
+    ))
+}
 
 const MEAN_ARTERIAL_PRESSURE: Calculator = Calculator {
     id: "mean_arterial_pressure",

@@ -13,6 +13,7 @@ mod body;
 mod cardiac;
 mod electrolytes;
 pub mod inputs;
+mod metabolic;
 mod renal;
 mod tools;
 
@@ -80,9 +81,15 @@ pub struct OutputSpec {
 
 /// Every calculator, in listing order.
 pub fn all() -> impl Iterator<Item = &'static Calculator> {
-    [renal::ALL, cardiac::ALL, body::ALL, electrolytes::ALL]
-        .into_iter()
-        .flat_map(|family| family.iter())
+    [
+        renal::ALL,
+        cardiac::ALL,
+        body::ALL,
+        electrolytes::ALL,
+        metabolic::ALL,
+    ]
+    .into_iter()
+    .flat_map(|family| family.iter())
 }
 
 pub fn find(id: &str) -> Option<&'static Calculator> {

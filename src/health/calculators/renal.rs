@@ -4,7 +4,134 @@ use super::inputs::{InputSpec, Values, units};
 use super::{Calculator, Computed, OutputSpec};
 use crate::health::InputError;
 
-pub const ALL: &[Calculator] = &[COCKCROFT_GAULT];
+pub const ALL: &[Calculator] = &[COCKCROFT_GAULT, MDRD_GFR, FENA];
+
+const MDRD_GFR: Calculator = Calculator {
+    id: "mdrd_gfr",
+    name: "eGFR (MDRD, IDMS-traceable)",
+    category: "renal",
+    inputs: &[
+        InputSpec::quantity("age", "Age", "years", &[], 18.0, 110.0),
+        InputSpec::quantity(
+            "creatinine",
+            "Serum creatinine (IDMS-traceable)",
+            "mg/dL",
+            units::CREATININE_MG_DL,
+            0.1,
+            20.0,
+        ),
+        InputSpec::choice("sex", "Sex", &["female", "male"]),
+        InputSpec::flag("black", "Black race (the published equation's coefficient)"),
+    ],
+    output: OutputSpec {
+        name: "eGFR",
+        unit: "mL/min/1.73 m²",
+        decimals: 0,
+    },
+    references: &[(
+        "levey-2006",
+        "Levey AS, Coresh J, Greene T, et al. Using standardized serum creatinine values in the Modification of Diet in Renal Disease study equation for estimating glomerular filtration rate. Ann Intern Med 2006;145(4):247-254.",
+    )],
+    compute: mdrd_gfr,
+};
+
+/// 175 × Scr^−1.154 × age^−0.203 × 0.742 (female) × 1.212 (black).
+fn mdrd_gfr(values: &Values) -> Result<Computed, InputError> {
+    let age = values.number("age")?;
+    let creatinine = values.number("creatinine")?;
+    let female = values.choice("sex")? == "female";
+    let black = values.flag("black");
+    let mut egfr = 175.0 * creatinine.powf(-1.154) * age.powf(-0.203);
+    if female {
+        egfr *= 0.742;
+    }
+    if black {
+        egfr *= 1.212;
+    }
+    Ok(Computed::new(
+        egfr,
+        format!(
+            "175 × {creatinine}^−1.154 × {age}^−0.203{}{}",
+            if female { " × 0.742" } else { "" },
+            if black { " × 1.212" } else { "" }
+        ),
+    )
+    .warn("MDRD underestimates GFR above 60; KDIGO and the NKF-ASN task force (2021) recommend CKD-EPI 2021, which has no race coefficient."))
+}
+
+const FENA: Calculator = Calculator {
+    id: "fena",
+    name: "Fractional excretion of sodium",
+    category: "renal",
+    inputs: &[
+        InputSpec::quantity(
+            "urine_sodium",
+            "Urine sodium",
+            "mmol/L",
+            units::MONOVALENT_MMOL_L,
+            1.0,
+            400.0,
+        ),
+        InputSpec::quantity(
+            "plasma_sodium",
+            "Plasma sodium",
+            "mmol/L",
+            units::MONOVALENT_MMOL_L,
+            90.0,
+            200.0,
+        ),
+        InputSpec::quantity(
+            "urine_creatinine",
+            "Urine creatinine",
+            "mg/dL",
+            units::CREATININE_MG_DL,
+            1.0,
+            1000.0,
+        ),
+        InputSpec::quantity(
+            "plasma_creatinine",
+            "Plasma creatinine",
+            "mg/dL",
+            units::CREATININE_MG_DL,
+            0.1,
+            20.0,
+        ),
+    ],
+    output: OutputSpec {
+        name: "FENa",
+        unit: "%",
+        decimals: 2,
+    },
+    references: &[(
+        "espinel-1976",
+        "Espinel CH. The FENa test: use in the differential diagnosis of acute renal failure. JAMA 1976;236(6):579-581.",
+    )],
+    compute: fena,
+};
+
+/// FENa = (urine Na × plasma Cr) / (plasma Na × urine Cr) × 100.
+fn fena(values: &Values) -> Result<Computed, InputError> {
+    let urine_sodium = values.number("urine_sodium")?;
+    let plasma_sodium = values.number("plasma_sodium")?;
+    let urine_creatinine = values.number("urine_creatinine")?;
+    let plasma_creatinine = values.number("plasma_creatinine")?;
+    let fena = urine_sodium * plasma_creatinine / (plasma_sodium * urine_creatinine) * 100.0;
+    let reading = if fena < 1.0 {
+        "below 1 %: suggests a prerenal cause in oliguric acute kidney injury"
+    } else if fena > 2.0 {
+        "above 2 %: suggests intrinsic renal (tubular) injury"
+    } else {
+        "1–2 %: indeterminate"
+    };
+    Ok(Computed::new(
+        fena,
+        format!(
+            "({urine_sodium} × {plasma_creatinine}) / ({plasma_sodium} × {urine_creatinine}) × 100"
+        ),
+    )
+    .interpreted(reading)
+    .warn("Diuretics raise FENa; the fractional excretion of urea is preferred after them."))
+}
 
 const COCKCROFT_GAULT: Calculator = Calculator {
     id: "cockcroft_gault",
@@ -81,6 +208,31 @@ mod tests {
         // 88.4 µmol/L is 1.0 mg/dL.
         let si = run(json!({"age": 60, "weight": 72, "creatinine": "88.4 umol/L", "sex": "male"}));
         assert!((si - 80.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn mdrd_and_fena_follow_their_formulas() {
+        let run_with = |calculator: &Calculator, inputs: serde_json::Value| {
+            let values = Values::parse(calculator.inputs, inputs.as_object().unwrap()).unwrap();
+            (calculator.compute)(&values).unwrap().value
+        };
+        // 175 × 1.0^−1.154 × 60^−0.203 = 175 × 0.43558 = 76.2.
+        let man = run_with(
+            &MDRD_GFR,
+            json!({"age": 60, "creatinine": 1.0, "sex": "male"}),
+        );
+        assert!((man - 76.23).abs() < 0.02, "{man}");
+        let woman = run_with(
+            &MDRD_GFR,
+            json!({"age": 60, "creatinine": 1.0, "sex": "female"}),
+        );
+        assert!((woman - 76.23 * 0.742).abs() < 0.02, "{woman}");
+        // (20 × 2) / (140 × 100) × 100 = 0.2857 %.
+        let fena = run_with(
+            &FENA,
+            json!({"urine_sodium": 20, "plasma_sodium": 140, "urine_creatinine": 100, "plasma_creatinine": 2}),
+        );
+        assert!((fena - 0.285_714).abs() < 1e-6);
     }
 
     #[test]

@@ -1,0 +1,83 @@
+//! Metabolic calculators.
+
+use super::inputs::{Alternative, InputSpec, Values, times};
+use super::{Calculator, Computed, OutputSpec};
+use crate::health::InputError;
+
+pub const ALL: &[Calculator] = &[HOMA_IR];
+
+/// Glucose: 1 mmol/L = 18.016 mg/dL (molar mass 180.16 g/mol).
+const GLUCOSE_MG_DL: &[Alternative] = &[times("mmol/L", 18.016)];
+/// Insulin: 1 µU/mL = 6.0 pmol/L (the conversion the WHO standard uses; some labs use 6.945).
+const INSULIN_UU_ML: &[Alternative] = &[times("pmol/L", 1.0 / 6.0)];
+
+const HOMA_IR: Calculator = Calculator {
+    id: "homa_ir",
+    name: "HOMA-IR (insulin resistance)",
+    category: "metabolic",
+    inputs: &[
+        InputSpec::quantity(
+            "glucose",
+            "Fasting glucose",
+            "mg/dL",
+            GLUCOSE_MG_DL,
+            20.0,
+            1000.0,
+        ),
+        InputSpec::quantity(
+            "insulin",
+            "Fasting insulin",
+            "uU/mL",
+            INSULIN_UU_ML,
+            0.5,
+            500.0,
+        ),
+    ],
+    output: OutputSpec {
+        name: "HOMA-IR",
+        unit: "",
+        decimals: 2,
+    },
+    references: &[(
+        "matthews-1985",
+        "Matthews DR, Hosker JP, Rudenski AS, et al. Homeostasis model assessment: insulin resistance and β-cell function from fasting plasma glucose and insulin concentrations in man. Diabetologia 1985;28(7):412-419 (glucose mmol/L × insulin µU/mL / 22.5).",
+    )],
+    compute: homa_ir,
+};
+
+/// Glucose (mg/dL) × insulin (µU/mL) / 405, the same as mmol/L × µU/mL / 22.5.
+fn homa_ir(values: &Values) -> Result<Computed, InputError> {
+    let glucose = values.number("glucose")?;
+    let insulin = values.number("insulin")?;
+    Ok(Computed::new(
+        glucose * insulin / 405.0,
+        format!("{glucose} × {insulin} / 405"),
+    )
+    .warn("Cut-offs for insulin resistance vary by population and insulin assay; there is no single threshold."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn glucose_100_and_insulin_10_give_a_homa_ir_of_2_47() {
+        // 100 × 10 / 405 = 2.469.
+        let values = Values::parse(
+            HOMA_IR.inputs,
+            json!({"glucose": 100, "insulin": 10}).as_object().unwrap(),
+        )
+        .unwrap();
+        assert!((homa_ir(&values).unwrap().value - 2.469).abs() < 0.001);
+        // 5.55 mmol/L (100 mg/dL) and 60 pmol/L (10 µU/mL) agree.
+        let si = Values::parse(
+            HOMA_IR.inputs,
+            json!({"glucose": "5.5506 mmol/L", "insulin": "60 pmol/L"})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
+        assert!((homa_ir(&si).unwrap().value - 2.469).abs() < 0.001);
+    }
+}
