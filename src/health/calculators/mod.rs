@@ -15,6 +15,7 @@ mod electrolytes;
 pub mod inputs;
 mod metabolic;
 mod renal;
+mod scores;
 mod tools;
 
 use schemars::JsonSchema;
@@ -87,6 +88,7 @@ pub fn all() -> impl Iterator<Item = &'static Calculator> {
         body::ALL,
         electrolytes::ALL,
         metabolic::ALL,
+        scores::ALL,
     ]
     .into_iter()
     .flat_map(|family| family.iter())

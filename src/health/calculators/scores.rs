@@ -1,0 +1,549 @@
+//! Bedside scores: counts of criteria, each criterion as its publication defines it.
+
+use super::inputs::{Alternative, InputSpec, Values, times};
+use super::{Calculator, Computed, OutputSpec};
+use crate::health::InputError;
+
+pub const ALL: &[Calculator] = &[
+    CURB_65,
+    CENTOR_MCISAAC,
+    PERC,
+    SIRS,
+    WELLS_PE,
+    GLASGOW_COMA_SCALE,
+];
+
+const POINTS: OutputSpec = OutputSpec {
+    name: "score",
+    unit: "points",
+    decimals: 1,
+};
+
+/// Urea in mmol/L to blood urea nitrogen in mg/dL: × 2.801 (2 × 14.007 g/mol of nitrogen).
+const BUN_MG_DL: &[Alternative] = &[times("mmol/L", 2.801)];
+/// °F to °C.
+const TEMPERATURE_C: &[Alternative] = &[Alternative {
+    unit: "F",
+    factor: 5.0 / 9.0,
+    offset: -32.0 * 5.0 / 9.0,
+}];
+
+fn count(criteria: &[(bool, &str)]) -> (f64, String) {
+    let met: Vec<&str> = criteria
+        .iter()
+        .filter(|(m, _)| *m)
+        .map(|(_, n)| *n)
+        .collect();
+    let working = if met.is_empty() {
+        "no criterion met".to_string()
+    } else {
+        format!("met: {}", met.join(", "))
+    };
+    (met.len() as f64, working)
+}
+
+const CURB_65: Calculator = Calculator {
+    id: "curb_65",
+    name: "CURB-65 (community-acquired pneumonia severity)",
+    category: "scores",
+    inputs: &[
+        InputSpec::flag("confusion", "New confusion"),
+        InputSpec::quantity("bun", "Blood urea nitrogen", "mg/dL", BUN_MG_DL, 1.0, 300.0),
+        InputSpec::quantity(
+            "respiratory_rate",
+            "Respiratory rate",
+            "breaths/min",
+            &[],
+            1.0,
+            80.0,
+        ),
+        InputSpec::quantity("systolic", "Systolic pressure", "mmHg", &[], 20.0, 300.0),
+        InputSpec::quantity("diastolic", "Diastolic pressure", "mmHg", &[], 10.0, 200.0),
+        InputSpec::quantity("age", "Age", "years", &[], 18.0, 120.0),
+    ],
+    output: POINTS,
+    references: &[(
+        "lim-2003",
+        "Lim WS, van der Eerden MM, Laing R, et al. Defining community acquired pneumonia severity on presentation to hospital: an international derivation and validation study. Thorax 2003;58(5):377-382.",
+    )],
+    compute: curb_65,
+};
+
+/// Confusion; urea > 7 mmol/L (BUN > 19 mg/dL); RR ≥ 30; SBP < 90 or DBP ≤ 60; age ≥ 65.
+fn curb_65(values: &Values) -> Result<Computed, InputError> {
+    let (score, working) = count(&[
+        (values.flag("confusion"), "confusion"),
+        (
+            values.number("bun")? > 19.0,
+            "BUN > 19 mg/dL (urea > 7 mmol/L)",
+        ),
+        (
+            values.number("respiratory_rate")? >= 30.0,
+            "respiratory rate ≥ 30",
+        ),
+        (
+            values.number("systolic")? < 90.0 || values.number("diastolic")? <= 60.0,
+            "SBP < 90 or DBP ≤ 60 mmHg",
+        ),
+        (values.number("age")? >= 65.0, "age ≥ 65"),
+    ]);
+    // Lim 2003, the three management groups and their 30-day mortality in the derivation set.
+    let reading = match score as u8 {
+        0 | 1 => {
+            "group 1 (0–1): low risk, 30-day mortality about 1.5 %; likely suitable for home treatment"
+        }
+        2 => "group 2 (2): intermediate risk, about 9.2 %; consider hospital treatment",
+        _ => {
+            "group 3 (3–5): severe pneumonia, about 22 %; manage in hospital, assess for intensive care at 4–5"
+        }
+    };
+    Ok(Computed::new(score, working).interpreted(reading))
+}
+
+const CENTOR_MCISAAC: Calculator = Calculator {
+    id: "centor_mcisaac",
+    name: "Centor score, McIsaac modification (streptococcal pharyngitis)",
+    category: "scores",
+    inputs: &[
+        InputSpec::quantity("temperature", "Temperature", "C", TEMPERATURE_C, 30.0, 45.0),
+        InputSpec::flag("cough_absent", "Absence of cough"),
+        InputSpec::flag(
+            "tender_anterior_nodes",
+            "Swollen, tender anterior cervical nodes",
+        ),
+        InputSpec::flag(
+            "tonsillar_exudate_or_swelling",
+            "Tonsillar swelling or exudate",
+        ),
+        InputSpec::quantity("age", "Age", "years", &[], 3.0, 120.0),
+    ],
+    output: POINTS,
+    references: &[(
+        "mcisaac-1998",
+        "McIsaac WJ, White D, Tannenbaum D, Low DE. A clinical score to reduce unnecessary antibiotic use in patients with sore throat. CMAJ 1998;158(1):75-83.",
+    )],
+    compute: centor_mcisaac,
+};
+
+/// +1 each: temperature > 38 °C, no cough, tender anterior nodes, tonsillar swelling or
+/// exudate; age 3–14 +1, 15–44 0, ≥ 45 −1.
+fn centor_mcisaac(values: &Values) -> Result<Computed, InputError> {
+    let (criteria, working) = count(&[
+        (values.number("temperature")? > 38.0, "temperature > 38 °C"),
+        (values.flag("cough_absent"), "no cough"),
+        (
+            values.flag("tender_anterior_nodes"),
+            "tender anterior nodes",
+        ),
+        (
+            values.flag("tonsillar_exudate_or_swelling"),
+            "tonsillar swelling or exudate",
+        ),
+    ]);
+    let age = values.number("age")?;
+    let age_points = if age < 15.0 {
+        1.0
+    } else if age < 45.0 {
+        0.0
+    } else {
+        -1.0
+    };
+    let score = criteria + age_points;
+    let reading = match score {
+        s if s <= 1.0 => "≤ 1: no culture or antibiotic needed (McIsaac 1998)",
+        s if s <= 3.0 => "2–3: culture or rapid antigen test; treat if positive",
+        _ => "≥ 4: culture and consider empirical antibiotics",
+    };
+    Ok(Computed::new(score, format!("{working}; age {age}: {age_points:+}")).interpreted(reading))
+}
+
+const PERC: Calculator = Calculator {
+    id: "perc",
+    name: "PERC rule (pulmonary embolism rule-out criteria)",
+    category: "scores",
+    inputs: &[
+        InputSpec::quantity("age", "Age", "years", &[], 18.0, 120.0),
+        InputSpec::quantity("heart_rate", "Heart rate", "beats/min", &[], 20.0, 250.0),
+        InputSpec::quantity(
+            "oxygen_saturation",
+            "Oxygen saturation on room air",
+            "%",
+            &[],
+            50.0,
+            100.0,
+        ),
+        InputSpec::flag("unilateral_leg_swelling", "Unilateral leg swelling"),
+        InputSpec::flag("haemoptysis", "Haemoptysis"),
+        InputSpec::flag(
+            "recent_surgery_or_trauma",
+            "Surgery or trauma in the last 4 weeks",
+        ),
+        InputSpec::flag("prior_pe_or_dvt", "Prior PE or DVT"),
+        InputSpec::flag(
+            "hormone_use",
+            "Oral contraceptives, hormone replacement or oestrogen",
+        ),
+    ],
+    output: OutputSpec {
+        name: "criteria met",
+        unit: "criteria",
+        decimals: 0,
+    },
+    references: &[(
+        "kline-2004",
+        "Kline JA, Mitchell AM, Kabrhel C, Richman PB, Courtney DM. Clinical criteria to prevent unnecessary diagnostic testing in emergency department patients with suspected pulmonary embolism. J Thromb Haemost 2004;2(8):1247-1255.",
+    )],
+    compute: perc,
+};
+
+fn perc(values: &Values) -> Result<Computed, InputError> {
+    let (met, working) = count(&[
+        (values.number("age")? >= 50.0, "age ≥ 50"),
+        (values.number("heart_rate")? >= 100.0, "heart rate ≥ 100"),
+        (values.number("oxygen_saturation")? < 95.0, "SaO2 < 95 %"),
+        (
+            values.flag("unilateral_leg_swelling"),
+            "unilateral leg swelling",
+        ),
+        (values.flag("haemoptysis"), "haemoptysis"),
+        (
+            values.flag("recent_surgery_or_trauma"),
+            "recent surgery or trauma",
+        ),
+        (values.flag("prior_pe_or_dvt"), "prior PE or DVT"),
+        (values.flag("hormone_use"), "hormone use"),
+    ]);
+    let reading = if met == 0.0 {
+        "PERC negative: in a patient whose pretest probability is already low (< 15 %), PE can be ruled out without further testing"
+    } else {
+        "PERC positive: the rule cannot exclude PE; proceed with the usual work-up"
+    };
+    Ok(Computed::new(met, working)
+        .interpreted(reading)
+        .warn("Apply PERC only when the clinician's pretest probability of PE is low."))
+}
+
+const SIRS: Calculator = Calculator {
+    id: "sirs",
+    name: "SIRS criteria",
+    category: "scores",
+    inputs: &[
+        InputSpec::quantity("temperature", "Temperature", "C", TEMPERATURE_C, 25.0, 45.0),
+        InputSpec::quantity("heart_rate", "Heart rate", "beats/min", &[], 20.0, 250.0),
+        InputSpec::quantity(
+            "respiratory_rate",
+            "Respiratory rate",
+            "breaths/min",
+            &[],
+            1.0,
+            80.0,
+        ),
+        InputSpec {
+            optional: true,
+            ..InputSpec::quantity(
+                "paco2",
+                "PaCO2",
+                "mmHg",
+                &[times("kPa", 7.500_62)],
+                5.0,
+                150.0,
+            )
+        },
+        InputSpec::quantity(
+            "wbc",
+            "White cell count",
+            "10^9/L",
+            &[times("/uL", 0.001)],
+            0.0,
+            500.0,
+        ),
+        InputSpec::flag(
+            "bands_over_10_percent",
+            "More than 10 % immature (band) forms",
+        ),
+    ],
+    output: OutputSpec {
+        name: "criteria met",
+        unit: "criteria",
+        decimals: 0,
+    },
+    references: &[(
+        "bone-1992",
+        "Bone RC, Balk RA, Cerra FB, et al. Definitions for sepsis and organ failure and guidelines for the use of innovative therapies in sepsis. ACCP/SCCM Consensus Conference. Chest 1992;101(6):1644-1655.",
+    )],
+    compute: sirs,
+};
+
+fn sirs(values: &Values) -> Result<Computed, InputError> {
+    let temperature = values.number("temperature")?;
+    let wbc = values.number("wbc")?;
+    let (met, working) = count(&[
+        (
+            !(36.0..=38.0).contains(&temperature),
+            "temperature > 38 or < 36 °C",
+        ),
+        (values.number("heart_rate")? > 90.0, "heart rate > 90"),
+        (
+            values.number("respiratory_rate")? > 20.0
+                || values.optional_number("paco2").is_some_and(|p| p < 32.0),
+            "respiratory rate > 20 or PaCO2 < 32 mmHg",
+        ),
+        (
+            !(4.0..=12.0).contains(&wbc) || values.flag("bands_over_10_percent"),
+            "WBC > 12 or < 4 × 10^9/L or > 10 % bands",
+        ),
+    ]);
+    let reading = if met >= 2.0 {
+        "SIRS present (2 or more criteria)"
+    } else {
+        "SIRS absent (fewer than 2 criteria)"
+    };
+    Ok(Computed::new(met, working)
+        .interpreted(reading)
+        .warn("Sepsis-3 (2016) defines sepsis by organ dysfunction (SOFA), not by SIRS."))
+}
+
+const WELLS_PE: Calculator = Calculator {
+    id: "wells_pe",
+    name: "Wells criteria for pulmonary embolism",
+    category: "scores",
+    inputs: &[
+        InputSpec::flag("dvt_signs", "Clinical signs and symptoms of DVT"),
+        InputSpec::flag("pe_most_likely", "PE is the most likely diagnosis"),
+        InputSpec::quantity("heart_rate", "Heart rate", "beats/min", &[], 20.0, 250.0),
+        InputSpec::flag(
+            "immobilisation_or_recent_surgery",
+            "Immobilisation ≥ 3 days or surgery in the last 4 weeks",
+        ),
+        InputSpec::flag("prior_pe_or_dvt", "Previous PE or DVT"),
+        InputSpec::flag("haemoptysis", "Haemoptysis"),
+        InputSpec::flag(
+            "malignancy",
+            "Malignancy (treated within 6 months or palliative)",
+        ),
+    ],
+    output: POINTS,
+    references: &[(
+        "wells-2000",
+        "Wells PS, Anderson DR, Rodger M, et al. Derivation of a simple clinical model to categorize patients' probability of pulmonary embolism: increasing the model's utility with the SimpliRED D-dimer. Thromb Haemost 2000;83(3):416-420.",
+    )],
+    compute: wells_pe,
+};
+
+fn wells_pe(values: &Values) -> Result<Computed, InputError> {
+    let items = [
+        (values.flag("dvt_signs"), 3.0, "DVT signs"),
+        (values.flag("pe_most_likely"), 3.0, "PE most likely"),
+        (
+            values.number("heart_rate")? > 100.0,
+            1.5,
+            "heart rate > 100",
+        ),
+        (
+            values.flag("immobilisation_or_recent_surgery"),
+            1.5,
+            "immobilisation or surgery",
+        ),
+        (values.flag("prior_pe_or_dvt"), 1.5, "previous PE or DVT"),
+        (values.flag("haemoptysis"), 1.0, "haemoptysis"),
+        (values.flag("malignancy"), 1.0, "malignancy"),
+    ];
+    let score: f64 = items.iter().filter(|(m, _, _)| *m).map(|(_, p, _)| p).sum();
+    let working = items
+        .iter()
+        .filter(|(m, _, _)| *m)
+        .map(|(_, p, n)| format!("{n} +{p}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let three_tier = if score < 2.0 {
+        "low"
+    } else if score <= 6.0 {
+        "moderate"
+    } else {
+        "high"
+    };
+    let two_tier = if score <= 4.0 {
+        "PE unlikely"
+    } else {
+        "PE likely"
+    };
+    Ok(Computed::new(
+        score,
+        if working.is_empty() {
+            "no item present".into()
+        } else {
+            working
+        },
+    )
+    .interpreted(format!(
+        "{three_tier} probability (three tiers); {two_tier} (two tiers, > 4)"
+    )))
+}
+
+const GLASGOW_COMA_SCALE: Calculator = Calculator {
+    id: "glasgow_coma_scale",
+    name: "Glasgow Coma Scale",
+    category: "scores",
+    inputs: &[
+        InputSpec::quantity(
+            "eye",
+            "Eye opening (1 none – 4 spontaneous)",
+            "points",
+            &[],
+            1.0,
+            4.0,
+        ),
+        InputSpec::quantity(
+            "verbal",
+            "Verbal response (1 none – 5 oriented)",
+            "points",
+            &[],
+            1.0,
+            5.0,
+        ),
+        InputSpec::quantity(
+            "motor",
+            "Motor response (1 none – 6 obeys commands)",
+            "points",
+            &[],
+            1.0,
+            6.0,
+        ),
+    ],
+    output: POINTS,
+    references: &[(
+        "teasdale-jennett-1974",
+        "Teasdale G, Jennett B. Assessment of coma and impaired consciousness: a practical scale. Lancet 1974;2(7872):81-84.",
+    )],
+    compute: glasgow_coma_scale,
+};
+
+/// E + V + M, each a whole number of its range; each counted once.
+fn glasgow_coma_scale(values: &Values) -> Result<Computed, InputError> {
+    let mut total = 0.0;
+    let mut parts = Vec::new();
+    for (name, letter) in [("eye", "E"), ("verbal", "V"), ("motor", "M")] {
+        let points = values.number(name)?;
+        if points.fract() != 0.0 {
+            return Err(InputError::new(
+                format!("inputs.{name}"),
+                "must be a whole number of points",
+                "a whole number in the component's range",
+            ));
+        }
+        total += points;
+        parts.push(format!("{letter}{points}"));
+    }
+    let reading = match total {
+        t if t <= 8.0 => "severe (≤ 8)",
+        t if t <= 12.0 => "moderate (9–12)",
+        _ => "mild (13–15)",
+    };
+    Ok(Computed::new(total, parts.join(" + ")).interpreted(reading))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(calculator: &Calculator, inputs: serde_json::Value) -> Computed {
+        let values = Values::parse(calculator.inputs, inputs.as_object().unwrap()).unwrap();
+        (calculator.compute)(&values).unwrap()
+    }
+
+    #[test]
+    fn curb_65_counts_each_criterion_once_at_its_published_threshold() {
+        // An 80-year-old, confused, BUN 25, RR 32, BP 85/50: all five.
+        let all = run(
+            &CURB_65,
+            json!({"confusion": true, "bun": 25, "respiratory_rate": 32,
+            "systolic": 85, "diastolic": 50, "age": 80}),
+        );
+        assert_eq!(all.value, 5.0);
+        // Just under every threshold: BUN 19, RR 29, BP 90/61, age 64.
+        let none = run(
+            &CURB_65,
+            json!({"bun": 19, "respiratory_rate": 29,
+            "systolic": 90, "diastolic": 61, "age": 64}),
+        );
+        assert_eq!(none.value, 0.0);
+        // Urea 7.5 mmol/L is BUN 21 mg/dL: counts.
+        let urea = run(
+            &CURB_65,
+            json!({"bun": "7.5 mmol/L", "respiratory_rate": 16,
+            "systolic": 120, "diastolic": 80, "age": 40}),
+        );
+        assert_eq!(urea.value, 1.0);
+    }
+
+    #[test]
+    fn mcisaac_adds_one_for_children_and_takes_one_from_adults_over_44() {
+        let child = run(
+            &CENTOR_MCISAAC,
+            json!({"temperature": 38.5, "cough_absent": true,
+            "tender_anterior_nodes": true, "tonsillar_exudate_or_swelling": true, "age": 10}),
+        );
+        assert_eq!(child.value, 5.0);
+        let older = run(
+            &CENTOR_MCISAAC,
+            json!({"temperature": "101 F", "cough_absent": true, "age": 50}),
+        );
+        // 101 °F = 38.3 °C counts; no cough counts; age 50 takes one: 1.
+        assert_eq!(older.value, 1.0);
+    }
+
+    #[test]
+    fn perc_sirs_wells_and_gcs_follow_their_definitions() {
+        let negative = run(
+            &PERC,
+            json!({"age": 35, "heart_rate": 80, "oxygen_saturation": 98}),
+        );
+        assert_eq!(negative.value, 0.0);
+        assert!(
+            negative
+                .interpretation
+                .unwrap()
+                .starts_with("PERC negative")
+        );
+        let sirs_two = run(
+            &SIRS,
+            json!({"temperature": 38.6, "heart_rate": 110,
+            "respiratory_rate": 16, "wbc": 9}),
+        );
+        assert_eq!(sirs_two.value, 2.0);
+        let by_paco2 = run(
+            &SIRS,
+            json!({"temperature": 37, "heart_rate": 80,
+            "respiratory_rate": 16, "paco2": 30, "wbc": 9}),
+        );
+        assert_eq!(by_paco2.value, 1.0);
+        // DVT signs 3 + HR > 100 1.5 + haemoptysis 1 = 5.5: moderate, PE likely.
+        let wells = run(
+            &WELLS_PE,
+            json!({"dvt_signs": true, "heart_rate": 110, "haemoptysis": true}),
+        );
+        assert_eq!(wells.value, 5.5);
+        assert_eq!(
+            wells.interpretation.as_deref(),
+            Some("moderate probability (three tiers); PE likely (two tiers, > 4)")
+        );
+        // E3 V4 M5 = 12, each part counted once.
+        assert_eq!(
+            run(
+                &GLASGOW_COMA_SCALE,
+                json!({"eye": 3, "verbal": 4, "motor": 5})
+            )
+            .value,
+            12.0
+        );
+        let values = Values::parse(
+            GLASGOW_COMA_SCALE.inputs,
+            json!({"eye": 3.5, "verbal": 4, "motor": 5})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(glasgow_coma_scale(&values).unwrap_err().field, "inputs.eye");
+    }
+}
