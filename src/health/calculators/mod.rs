@@ -13,6 +13,7 @@ mod body;
 mod cardiac;
 mod electrolytes;
 pub mod inputs;
+mod liver;
 mod metabolic;
 mod renal;
 mod scores;
@@ -88,6 +89,7 @@ pub fn all() -> impl Iterator<Item = &'static Calculator> {
         body::ALL,
         electrolytes::ALL,
         metabolic::ALL,
+        liver::ALL,
         scores::ALL,
     ]
     .into_iter()

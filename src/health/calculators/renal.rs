@@ -4,7 +4,80 @@ use super::inputs::{InputSpec, Values, units};
 use super::{Calculator, Computed, OutputSpec};
 use crate::health::InputError;
 
-pub const ALL: &[Calculator] = &[COCKCROFT_GAULT, MDRD_GFR, FENA];
+pub const ALL: &[Calculator] = &[CKD_EPI_2021, COCKCROFT_GAULT, MDRD_GFR, FENA];
+
+const CKD_EPI_2021: Calculator = Calculator {
+    id: "ckd_epi_2021",
+    name: "eGFR (CKD-EPI 2021 creatinine, without race)",
+    category: "renal",
+    inputs: &[
+        InputSpec::quantity("age", "Age", "years", &[], 18.0, 110.0),
+        InputSpec::quantity(
+            "creatinine",
+            "Serum creatinine (IDMS-traceable)",
+            "mg/dL",
+            units::CREATININE_MG_DL,
+            0.1,
+            20.0,
+        ),
+        InputSpec::choice("sex", "Sex", &["female", "male"]),
+    ],
+    output: OutputSpec {
+        name: "eGFR",
+        unit: "mL/min/1.73 m²",
+        decimals: 0,
+    },
+    references: &[(
+        "inker-2021",
+        "Inker LA, Eneanya ND, Coresh J, et al. New creatinine- and cystatin C-based equations to estimate GFR without race. N Engl J Med 2021;385(19):1737-1749. doi:10.1056/NEJMoa2102953",
+    )],
+    compute: ckd_epi_2021,
+};
+
+/// CKD-EPI 2021: 142 × min(Scr/κ, 1)^α × max(Scr/κ, 1)^−1.200 × 0.9938^age × 1.012 (female),
+/// κ = 0.7 (female) or 0.9 (male), α = −0.241 (female) or −0.302 (male).
+pub fn ckd_epi_2021_egfr(creatinine_mg_dl: f64, age: f64, female: bool) -> f64 {
+    let (kappa, alpha, sex_factor) = if female {
+        (0.7, -0.241, 1.012)
+    } else {
+        (0.9, -0.302, 1.0)
+    };
+    let ratio = creatinine_mg_dl / kappa;
+    142.0
+        * ratio.min(1.0).powf(alpha)
+        * ratio.max(1.0).powf(-1.200)
+        * 0.9938f64.powf(age)
+        * sex_factor
+}
+
+/// KDIGO 2012 GFR categories.
+pub fn kdigo_gfr_category(egfr: f64) -> &'static str {
+    match egfr {
+        g if g >= 90.0 => "G1 (normal or high, ≥ 90)",
+        g if g >= 60.0 => "G2 (mildly decreased, 60–89)",
+        g if g >= 45.0 => "G3a (mildly to moderately decreased, 45–59)",
+        g if g >= 30.0 => "G3b (moderately to severely decreased, 30–44)",
+        g if g >= 15.0 => "G4 (severely decreased, 15–29)",
+        _ => "G5 (kidney failure, < 15)",
+    }
+}
+
+fn ckd_epi_2021(values: &Values) -> Result<Computed, InputError> {
+    let age = values.number("age")?;
+    let creatinine = values.number("creatinine")?;
+    let female = values.choice("sex")? == "female";
+    let egfr = ckd_epi_2021_egfr(creatinine, age, female);
+    let (kappa, alpha) = if female { (0.7, -0.241) } else { (0.9, -0.302) };
+    Ok(Computed::new(
+        egfr,
+        format!(
+            "142 × min({creatinine}/{kappa}, 1)^{alpha} × max({creatinine}/{kappa}, 1)^−1.200 × 0.9938^{age}{}",
+            if female { " × 1.012" } else { "" }
+        ),
+    )
+    .interpreted(kdigo_gfr_category(egfr))
+    .warn("A GFR category alone does not diagnose chronic kidney disease: KDIGO requires 3 months' duration and albuminuria staging."))
+}
 
 const MDRD_GFR: Calculator = Calculator {
     id: "mdrd_gfr",
@@ -208,6 +281,27 @@ mod tests {
         // 88.4 µmol/L is 1.0 mg/dL.
         let si = run(json!({"age": 60, "weight": 72, "creatinine": "88.4 umol/L", "sex": "male"}));
         assert!((si - 80.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn ckd_epi_2021_matches_its_equation_for_a_woman_and_a_man() {
+        // Woman, 50 y, Scr 0.8: ratio 0.8/0.7 = 1.142857 > 1, so the min term is 1 and
+        // 142 × 1.142857^−1.2 × 0.9938^50 × 1.012
+        //   = 142 × 0.851914 × 0.732880 × 1.012 = 89.72 → 90.
+        let woman = ckd_epi_2021_egfr(0.8, 50.0, true);
+        assert!((woman - 89.72).abs() < 0.05, "{woman}");
+        // Man, 60 y, Scr 1.0: ratio 1.111111; 142 × 1.111111^−1.2 × 0.9938^60
+        //   = 142 × 0.881323 × 0.688869 = 86.21 → 86.
+        let man = ckd_epi_2021_egfr(1.0, 60.0, false);
+        assert!((man - 86.21).abs() < 0.05, "{man}");
+        // Below κ the α term applies: man, 40 y, Scr 0.7: 142 × 0.777778^−0.302 × 0.9938^40
+        //   = 142 × 1.078822 × 0.779880 = 119.47.
+        let low = ckd_epi_2021_egfr(0.7, 40.0, false);
+        assert!((low - 119.47).abs() < 0.05, "{low}");
+        assert_eq!(
+            kdigo_gfr_category(59.9),
+            "G3a (mildly to moderately decreased, 45–59)"
+        );
     }
 
     #[test]
