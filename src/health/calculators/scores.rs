@@ -10,8 +10,248 @@ pub const ALL: &[Calculator] = &[
     PERC,
     SIRS,
     WELLS_PE,
+    WELLS_DVT,
+    HEART,
+    REVISED_CARDIAC_RISK_INDEX,
     GLASGOW_COMA_SCALE,
 ];
+
+const WELLS_DVT: Calculator = Calculator {
+    id: "wells_dvt",
+    name: "Wells criteria for deep vein thrombosis",
+    category: "scores",
+    inputs: &[
+        InputSpec::flag(
+            "active_cancer",
+            "Active cancer (treatment within 6 months or palliative)",
+        ),
+        InputSpec::flag(
+            "paralysis_or_cast",
+            "Paralysis, paresis or recent plaster cast of a leg",
+        ),
+        InputSpec::flag(
+            "bedridden_or_major_surgery",
+            "Bedridden ≥ 3 days or major surgery within 12 weeks",
+        ),
+        InputSpec::flag(
+            "deep_vein_tenderness",
+            "Localised tenderness along the deep veins",
+        ),
+        InputSpec::flag("entire_leg_swollen", "Entire leg swollen"),
+        InputSpec::flag(
+            "calf_swelling_3cm",
+            "Calf swelling ≥ 3 cm over the other leg",
+        ),
+        InputSpec::flag(
+            "pitting_oedema",
+            "Pitting oedema confined to the symptomatic leg",
+        ),
+        InputSpec::flag(
+            "collateral_superficial_veins",
+            "Collateral superficial (non-varicose) veins",
+        ),
+        InputSpec::flag("previous_dvt", "Previously documented DVT"),
+        InputSpec::flag(
+            "alternative_diagnosis_as_likely",
+            "An alternative diagnosis at least as likely",
+        ),
+    ],
+    output: POINTS,
+    references: &[(
+        "wells-2003",
+        "Wells PS, Anderson DR, Rodger M, et al. Evaluation of D-dimer in the diagnosis of suspected deep-vein thrombosis. N Engl J Med 2003;349(13):1227-1235 (the modified score with previous DVT).",
+    )],
+    compute: wells_dvt,
+};
+
+fn wells_dvt(values: &Values) -> Result<Computed, InputError> {
+    let (positives, working) = count(&[
+        (values.flag("active_cancer"), "active cancer"),
+        (values.flag("paralysis_or_cast"), "paralysis or cast"),
+        (
+            values.flag("bedridden_or_major_surgery"),
+            "bedridden or surgery",
+        ),
+        (values.flag("deep_vein_tenderness"), "deep vein tenderness"),
+        (values.flag("entire_leg_swollen"), "entire leg swollen"),
+        (values.flag("calf_swelling_3cm"), "calf swelling ≥ 3 cm"),
+        (values.flag("pitting_oedema"), "pitting oedema"),
+        (
+            values.flag("collateral_superficial_veins"),
+            "collateral veins",
+        ),
+        (values.flag("previous_dvt"), "previous DVT"),
+    ]);
+    let alternative = values.flag("alternative_diagnosis_as_likely");
+    let score = positives - if alternative { 2.0 } else { 0.0 };
+    let reading = if score >= 2.0 {
+        "DVT likely (≥ 2)"
+    } else {
+        "DVT unlikely (< 2)"
+    };
+    Ok(Computed::new(
+        score,
+        format!(
+            "{working}{}",
+            if alternative {
+                "; alternative diagnosis −2"
+            } else {
+                ""
+            }
+        ),
+    )
+    .interpreted(reading))
+}
+
+const HEART_HISTORY: [&str; 3] = [
+    "slightly_suspicious",
+    "moderately_suspicious",
+    "highly_suspicious",
+];
+const HEART_ECG: [&str; 3] = [
+    "normal",
+    "nonspecific_repolarisation",
+    "significant_st_deviation",
+];
+const HEART_TROPONIN: [&str; 3] = [
+    "normal",
+    "one_to_three_times_normal",
+    "over_three_times_normal",
+];
+
+const HEART: Calculator = Calculator {
+    id: "heart",
+    name: "HEART score for chest pain",
+    category: "scores",
+    inputs: &[
+        InputSpec::choice("history", "History", &HEART_HISTORY),
+        InputSpec::choice("ecg", "ECG", &HEART_ECG),
+        InputSpec::quantity("age", "Age", "years", &[], 18.0, 120.0),
+        InputSpec::quantity(
+            "risk_factors",
+            "Number of risk factors (hypertension, hypercholesterolaemia, diabetes, obesity, smoking, family history)",
+            "count",
+            &[],
+            0.0,
+            10.0,
+        ),
+        InputSpec::flag(
+            "known_atherosclerotic_disease",
+            "Known atherosclerotic disease (prior MI, PCI/CABG, stroke, peripheral arterial disease)",
+        ),
+        InputSpec::choice("troponin", "Initial troponin", &HEART_TROPONIN),
+    ],
+    output: POINTS,
+    references: &[(
+        "six-2008",
+        "Six AJ, Backus BE, Kelder JC. Chest pain in the emergency room: value of the HEART score. Neth Heart J 2008;16(6):191-196.",
+    )],
+    compute: heart,
+};
+
+fn heart(values: &Values) -> Result<Computed, InputError> {
+    let level = |name: &str, options: [&str; 3]| -> Result<f64, InputError> {
+        let chosen = values.choice(name)?;
+        Ok(options.iter().position(|o| *o == chosen).unwrap_or(0) as f64)
+    };
+    let history = level("history", HEART_HISTORY)?;
+    let ecg = level("ecg", HEART_ECG)?;
+    let age = values.number("age")?;
+    let age_points = if age < 45.0 {
+        0.0
+    } else if age < 65.0 {
+        1.0
+    } else {
+        2.0
+    };
+    let factors = values.number("risk_factors")?;
+    let risk_points = if values.flag("known_atherosclerotic_disease") || factors >= 3.0 {
+        2.0
+    } else if factors >= 1.0 {
+        1.0
+    } else {
+        0.0
+    };
+    let troponin = level("troponin", HEART_TROPONIN)?;
+    let score = history + ecg + age_points + risk_points + troponin;
+    let reading = match score {
+        s if s <= 3.0 => "0–3: low risk (MACE about 2.5 % in the derivation cohort)",
+        s if s <= 6.0 => "4–6: moderate risk (about 20 %)",
+        _ => "7–10: high risk (about 73 %)",
+    };
+    Ok(Computed::new(
+        score,
+        format!("H{history} + E{ecg} + A{age_points} + R{risk_points} + T{troponin}"),
+    )
+    .interpreted(reading))
+}
+
+/// Creatinine mg/dL from µmol/L (1 mg/dL = 88.4 µmol/L).
+const CREATININE: &[Alternative] = &[times("umol/L", 1.0 / 88.4)];
+
+const REVISED_CARDIAC_RISK_INDEX: Calculator = Calculator {
+    id: "revised_cardiac_risk_index",
+    name: "Revised Cardiac Risk Index (Lee)",
+    category: "scores",
+    inputs: &[
+        InputSpec::flag(
+            "high_risk_surgery",
+            "Intraperitoneal, intrathoracic or suprainguinal vascular surgery",
+        ),
+        InputSpec::flag(
+            "ischaemic_heart_disease",
+            "History of ischaemic heart disease",
+        ),
+        InputSpec::flag("heart_failure", "History of congestive heart failure"),
+        InputSpec::flag(
+            "cerebrovascular_disease",
+            "History of stroke or transient ischaemic attack",
+        ),
+        InputSpec::flag("insulin_treated_diabetes", "Diabetes treated with insulin"),
+        InputSpec::quantity(
+            "creatinine",
+            "Preoperative creatinine",
+            "mg/dL",
+            CREATININE,
+            0.1,
+            20.0,
+        ),
+    ],
+    output: POINTS,
+    references: &[(
+        "lee-1999",
+        "Lee TH, Marcantonio ER, Mangione CM, et al. Derivation and prospective validation of a simple index for prediction of cardiac risk of major noncardiac surgery. Circulation 1999;100(10):1043-1049.",
+    )],
+    compute: revised_cardiac_risk_index,
+};
+
+fn revised_cardiac_risk_index(values: &Values) -> Result<Computed, InputError> {
+    let (score, working) = count(&[
+        (values.flag("high_risk_surgery"), "high-risk surgery"),
+        (
+            values.flag("ischaemic_heart_disease"),
+            "ischaemic heart disease",
+        ),
+        (values.flag("heart_failure"), "heart failure"),
+        (
+            values.flag("cerebrovascular_disease"),
+            "cerebrovascular disease",
+        ),
+        (
+            values.flag("insulin_treated_diabetes"),
+            "insulin-treated diabetes",
+        ),
+        (values.number("creatinine")? > 2.0, "creatinine > 2 mg/dL"),
+    ]);
+    // Lee 1999, validation cohort rates of major cardiac complications by class.
+    let reading = match score as u8 {
+        0 => "class I (0): 0.4 % major cardiac complications",
+        1 => "class II (1): 0.9 %",
+        2 => "class III (2): 6.6 %",
+        _ => "class IV (≥ 3): 11 %",
+    };
+    Ok(Computed::new(score, working).interpreted(reading))
+}
 
 const POINTS: OutputSpec = OutputSpec {
     name: "score",
@@ -491,6 +731,42 @@ mod tests {
         );
         // 101 °F = 38.3 °C counts; no cough counts; age 50 takes one: 1.
         assert_eq!(older.value, 1.0);
+    }
+
+    #[test]
+    fn wells_dvt_heart_and_rcri_add_their_items() {
+        let dvt = run(
+            &WELLS_DVT,
+            json!({"active_cancer": true, "calf_swelling_3cm": true,
+            "alternative_diagnosis_as_likely": true}),
+        );
+        assert_eq!(dvt.value, 0.0);
+        assert_eq!(dvt.interpretation.as_deref(), Some("DVT unlikely (< 2)"));
+        // Moderately suspicious 1, nonspecific ECG 1, age 55 1, two risk factors 1, troponin
+        // normal 0 = 4.
+        let heart_score = run(
+            &HEART,
+            json!({"history": "moderately_suspicious",
+            "ecg": "nonspecific_repolarisation", "age": 55, "risk_factors": 2, "troponin": "normal"}),
+        );
+        assert_eq!(heart_score.value, 4.0);
+        let atherosclerosis = run(
+            &HEART,
+            json!({"history": "slightly_suspicious", "ecg": "normal",
+            "age": 40, "risk_factors": 0, "known_atherosclerotic_disease": true, "troponin": "normal"}),
+        );
+        assert_eq!(atherosclerosis.value, 2.0);
+        // Creatinine 2.0 mg/dL does not count (> 2), 221 µmol/L (2.5 mg/dL) does.
+        let rcri = run(
+            &REVISED_CARDIAC_RISK_INDEX,
+            json!({"high_risk_surgery": true, "creatinine": 2.0}),
+        );
+        assert_eq!(rcri.value, 1.0);
+        let rcri = run(
+            &REVISED_CARDIAC_RISK_INDEX,
+            json!({"heart_failure": true, "creatinine": "221 umol/L"}),
+        );
+        assert_eq!(rcri.value, 2.0);
     }
 
     #[test]
