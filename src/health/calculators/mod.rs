@@ -17,7 +17,7 @@ mod liver;
 mod metabolic;
 mod renal;
 mod scores;
-mod tools;
+pub mod tools;
 
 use schemars::JsonSchema;
 use serde::Serialize;
