@@ -43,6 +43,8 @@ pub enum InputKind {
     Flag,
     /// One of a few named options.
     Choice(&'static [&'static str]),
+    /// A calendar date, `YYYY-MM-DD`, within the years 1900–2200.
+    Date,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -85,6 +87,15 @@ impl InputSpec {
         }
     }
 
+    pub const fn date(name: &'static str, label: &'static str) -> Self {
+        Self {
+            name,
+            label,
+            kind: InputKind::Date,
+            optional: false,
+        }
+    }
+
     pub const fn choice(
         name: &'static str,
         label: &'static str,
@@ -116,6 +127,7 @@ impl InputSpec {
             }
             InputKind::Flag => "true or false".into(),
             InputKind::Choice(options) => format!("one of: {}", options.join(", ")),
+            InputKind::Date => "a date as YYYY-MM-DD (years 1900–2200)".into(),
         }
     }
 
@@ -130,6 +142,7 @@ impl InputSpec {
             ),
             InputKind::Flag => ("flag", None, Vec::new()),
             InputKind::Choice(_) => ("choice", None, Vec::new()),
+            InputKind::Date => ("date", None, Vec::new()),
         };
         InputDescription {
             name: self.name.into(),
@@ -163,6 +176,7 @@ pub struct InputDescription {
 pub enum InputValue {
     Number(f64),
     Flag(bool),
+    /// A choice, or a date as `YYYY-MM-DD`.
     Choice(String),
 }
 
@@ -274,6 +288,21 @@ impl Values {
                         ));
                     }
                 },
+                InputKind::Date => {
+                    let parsed = raw
+                        .as_str()
+                        .and_then(|t| chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").ok());
+                    match parsed.filter(|d| (1900..=2200).contains(&chrono::Datelike::year(d))) {
+                        Some(date) => InputValue::Choice(date.format("%Y-%m-%d").to_string()),
+                        None => {
+                            return Err(InputError::new(
+                                field,
+                                "is not a valid date",
+                                spec.accepted(),
+                            ));
+                        }
+                    }
+                }
                 InputKind::Choice(options) => {
                     let text = raw.as_str().map(|s| s.trim().to_ascii_lowercase());
                     match text.filter(|t| options.contains(&t.as_str())) {
@@ -315,6 +344,24 @@ impl Values {
 
     pub fn flag(&self, name: &str) -> bool {
         matches!(self.values.get(name), Some(InputValue::Flag(true)))
+    }
+
+    pub fn date(&self, name: &str) -> Result<chrono::NaiveDate, InputError> {
+        match self.values.get(name) {
+            Some(InputValue::Choice(text)) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map_err(|_| {
+                    InputError::new(
+                        format!("inputs.{name}"),
+                        "is not a valid date",
+                        "YYYY-MM-DD",
+                    )
+                }),
+            _ => Err(InputError::new(
+                format!("inputs.{name}"),
+                "is required",
+                "YYYY-MM-DD",
+            )),
+        }
     }
 
     pub fn choice(&self, name: &str) -> Result<&str, InputError> {

@@ -15,6 +15,7 @@ mod electrolytes;
 pub mod inputs;
 mod liver;
 mod metabolic;
+mod obstetrics;
 mod renal;
 mod scores;
 pub mod tools;
@@ -50,6 +51,8 @@ pub struct Computed {
     /// The formula with the numbers filled in, so a reader can check it.
     pub working: String,
     pub warnings: Vec<String>,
+    /// A result that is not a number (a date), shown instead of the value.
+    pub text: Option<String>,
 }
 
 impl Computed {
@@ -59,7 +62,14 @@ impl Computed {
             interpretation: None,
             working: working.into(),
             warnings: Vec::new(),
+            text: None,
         }
+    }
+
+    /// A result that is a date (or other text), with `value` a number that orders it.
+    pub fn text(mut self, text: impl Into<String>) -> Self {
+        self.text = Some(text.into());
+        self
     }
 
     pub fn interpreted(mut self, interpretation: impl Into<String>) -> Self {
@@ -89,6 +99,7 @@ pub fn all() -> impl Iterator<Item = &'static Calculator> {
         body::ALL,
         electrolytes::ALL,
         metabolic::ALL,
+        obstetrics::ALL,
         liver::ALL,
         scores::ALL,
     ]

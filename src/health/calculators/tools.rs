@@ -33,8 +33,10 @@ pub struct CalculateArguments {
 pub struct CalculationResult {
     pub calculator: String,
     pub name: String,
-    /// The result, rounded for display.
+    /// The result, rounded for display (for a date result: days, see `result_text`).
     pub value: f64,
+    /// The result when it is not a plain number, e.g. a date `2026-08-07`.
+    pub result_text: Option<String>,
     pub unit: String,
     /// The category or reading the publication gives for this value, if any.
     pub interpretation: Option<String>,
@@ -85,11 +87,14 @@ pub fn calculate(arguments: &CalculateArguments) -> Result<CalculationResult, In
         ));
     }
     let value = round(computed.value, calculator.output.decimals);
+    let shown = match &computed.text {
+        Some(text) => text.clone(),
+        None => format!("{value} {}", calculator.output.unit),
+    };
     let summary = format!(
-        "{}: {} {}{}",
+        "{}: {}{}",
         calculator.name,
-        value,
-        calculator.output.unit,
+        shown,
         computed
             .interpretation
             .as_deref()
@@ -100,6 +105,7 @@ pub fn calculate(arguments: &CalculateArguments) -> Result<CalculationResult, In
         calculator: calculator.id.into(),
         name: calculator.name.into(),
         value,
+        result_text: computed.text,
         unit: calculator.output.unit.into(),
         interpretation: computed.interpretation,
         working: computed.working,
