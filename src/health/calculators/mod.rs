@@ -14,6 +14,7 @@ mod cardiac;
 mod electrolytes;
 pub mod inputs;
 mod liver;
+mod medications;
 mod metabolic;
 mod obstetrics;
 mod renal;
@@ -101,6 +102,7 @@ pub fn all() -> impl Iterator<Item = &'static Calculator> {
         metabolic::ALL,
         obstetrics::ALL,
         liver::ALL,
+        medications::ALL,
         scores::ALL,
     ]
     .into_iter()
