@@ -10,7 +10,35 @@ pub const ALL: &[Calculator] = &[
     QTC_FRIDERICIA,
     QTC_FRAMINGHAM,
     QTC_HODGES,
+    QTC_RAUTAHARJU,
 ];
+
+const QTC_RAUTAHARJU: Calculator = Calculator {
+    id: "qtc_rautaharju",
+    name: "Corrected QT interval (Rautaharju)",
+    category: "cardiac",
+    inputs: QT_INPUTS,
+    output: OutputSpec {
+        name: "QTc",
+        unit: "ms",
+        decimals: 0,
+    },
+    references: &[(
+        "rautaharju-2014",
+        "Rautaharju PM, Mason JW, Akiyama T. New age- and sex-specific criteria for QT prolongation based on rate correction formulas that minimize bias at the upper normal limits. Int J Cardiol 2014;174(3):535-540.",
+    )],
+    compute: qtc_rautaharju,
+};
+
+/// QTc = QT × (120 + heart rate) / 180.
+fn qtc_rautaharju(values: &Values) -> Result<Computed, InputError> {
+    let qt = values.number("qt")?;
+    let heart_rate = values.number("heart_rate")?;
+    Ok(Computed::new(
+        qt * (120.0 + heart_rate) / 180.0,
+        format!("{qt} × (120 + {heart_rate}) / 180"),
+    ))
+}
 
 const QT_INPUTS: &[InputSpec] = &[
     InputSpec::quantity("qt", "QT interval", "ms", &[], 200.0, 800.0),

@@ -4,7 +4,69 @@ use super::inputs::{Alternative, InputSpec, Values, times};
 use super::{Calculator, Computed, OutputSpec};
 use crate::health::InputError;
 
-pub const ALL: &[Calculator] = &[HOMA_IR];
+pub const ALL: &[Calculator] = &[HOMA_IR, CALCULATED_LDL];
+
+/// Cholesterol: 1 mmol/L = 38.67 mg/dL (molar mass 386.65 g/mol); triglycerides: 1 mmol/L
+/// = 88.57 mg/dL (as triolein, 885.7 g/mol).
+const CHOLESTEROL_MG_DL: &[Alternative] = &[times("mmol/L", 38.67)];
+const TRIGLYCERIDES_MG_DL: &[Alternative] = &[times("mmol/L", 88.57)];
+
+const CALCULATED_LDL: Calculator = Calculator {
+    id: "calculated_ldl",
+    name: "LDL cholesterol (Friedewald)",
+    category: "metabolic",
+    inputs: &[
+        InputSpec::quantity(
+            "total_cholesterol",
+            "Total cholesterol",
+            "mg/dL",
+            CHOLESTEROL_MG_DL,
+            50.0,
+            1000.0,
+        ),
+        InputSpec::quantity(
+            "hdl",
+            "HDL cholesterol",
+            "mg/dL",
+            CHOLESTEROL_MG_DL,
+            5.0,
+            200.0,
+        ),
+        InputSpec::quantity(
+            "triglycerides",
+            "Triglycerides",
+            "mg/dL",
+            TRIGLYCERIDES_MG_DL,
+            10.0,
+            399.0,
+        ),
+    ],
+    output: OutputSpec {
+        name: "LDL cholesterol",
+        unit: "mg/dL",
+        decimals: 0,
+    },
+    references: &[(
+        "friedewald-1972",
+        "Friedewald WT, Levy RI, Fredrickson DS. Estimation of the concentration of low-density lipoprotein cholesterol in plasma, without use of the preparative ultracentrifuge. Clin Chem 1972;18(6):499-502 (not valid at triglycerides of 400 mg/dL or more).",
+    )],
+    compute: calculated_ldl,
+};
+
+/// LDL = total − HDL − triglycerides / 5 (mg/dL), for triglycerides under 400 mg/dL.
+fn calculated_ldl(values: &Values) -> Result<Computed, InputError> {
+    let total = values.number("total_cholesterol")?;
+    let hdl = values.number("hdl")?;
+    let triglycerides = values.number("triglycerides")?;
+    let mut computed = Computed::new(
+        total - hdl - triglycerides / 5.0,
+        format!("{total} − {hdl} − {triglycerides} / 5"),
+    );
+    if triglycerides > 150.0 {
+        computed = computed.warn("Above 150 mg/dL of triglycerides Friedewald underestimates LDL; the Martin-Hopkins or Sampson equations, or a direct LDL, are more accurate.");
+    }
+    Ok(computed)
+}
 
 /// Glucose: 1 mmol/L = 18.016 mg/dL (molar mass 180.16 g/mol).
 const GLUCOSE_MG_DL: &[Alternative] = &[times("mmol/L", 18.016)];
@@ -60,6 +122,28 @@ fn homa_ir(values: &Values) -> Result<Computed, InputError> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn friedewald_gives_130_for_total_200_hdl_50_and_triglycerides_100() {
+        // 200 − 50 − 100 / 5 = 130.
+        let values = Values::parse(
+            CALCULATED_LDL.inputs,
+            json!({"total_cholesterol": 200, "hdl": 50, "triglycerides": 100})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(calculated_ldl(&values).unwrap().value, 130.0);
+        // Triglycerides of 400 mg/dL are outside the equation's range.
+        let refused = Values::parse(
+            CALCULATED_LDL.inputs,
+            json!({"total_cholesterol": 200, "hdl": 50, "triglycerides": 400})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap_err();
+        assert_eq!(refused.field, "inputs.triglycerides");
+    }
 
     #[test]
     fn glucose_100_and_insulin_10_give_a_homa_ir_of_2_47() {

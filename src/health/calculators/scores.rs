@@ -14,7 +14,43 @@ pub const ALL: &[Calculator] = &[
     HEART,
     REVISED_CARDIAC_RISK_INDEX,
     GLASGOW_COMA_SCALE,
+    FEVERPAIN,
 ];
+
+const FEVERPAIN: Calculator = Calculator {
+    id: "feverpain",
+    name: "FeverPAIN score (streptococcal pharyngitis)",
+    category: "scores",
+    inputs: &[
+        InputSpec::flag("fever_past_24h", "Fever in the past 24 hours"),
+        InputSpec::flag("purulence", "Pharyngeal or tonsillar exudate"),
+        InputSpec::flag("attended_within_3_days", "Attended within 3 days of onset"),
+        InputSpec::flag("inflamed_tonsils", "Severely inflamed tonsils"),
+        InputSpec::flag("no_cough_or_coryza", "No cough or coryza"),
+    ],
+    output: POINTS,
+    references: &[(
+        "little-2013",
+        "Little P, Hobbs FDR, Moore M, et al. Clinical score and rapid antigen detection test to guide antibiotic use for sore throats: randomised controlled trial of PRISM (primary care streptococcal management). BMJ 2013;347:f5806.",
+    )],
+    compute: feverpain,
+};
+
+fn feverpain(values: &Values) -> Result<Computed, InputError> {
+    let (score, working) = count(&[
+        (values.flag("fever_past_24h"), "fever"),
+        (values.flag("purulence"), "purulence"),
+        (values.flag("attended_within_3_days"), "attended rapidly"),
+        (values.flag("inflamed_tonsils"), "inflamed tonsils"),
+        (values.flag("no_cough_or_coryza"), "no cough or coryza"),
+    ]);
+    let reading = match score as u8 {
+        0 | 1 => "0–1: streptococcus unlikely; no antibiotic",
+        2 | 3 => "2–3: consider a delayed antibiotic prescription",
+        _ => "4–5: consider an immediate antibiotic or a delayed prescription",
+    };
+    Ok(Computed::new(score, working).interpreted(reading))
+}
 
 const WELLS_DVT: Calculator = Calculator {
     id: "wells_dvt",
@@ -731,6 +767,17 @@ mod tests {
         );
         // 101 °F = 38.3 °C counts; no cough counts; age 50 takes one: 1.
         assert_eq!(older.value, 1.0);
+    }
+
+    #[test]
+    fn feverpain_counts_its_five_items() {
+        let all = run(
+            &FEVERPAIN,
+            json!({"fever_past_24h": true, "purulence": true,
+            "attended_within_3_days": true, "inflamed_tonsils": true, "no_cough_or_coryza": true}),
+        );
+        assert_eq!(all.value, 5.0);
+        assert_eq!(run(&FEVERPAIN, json!({"purulence": true})).value, 1.0);
     }
 
     #[test]
