@@ -15,7 +15,97 @@ pub const ALL: &[Calculator] = &[
     REVISED_CARDIAC_RISK_INDEX,
     GLASGOW_COMA_SCALE,
     FEVERPAIN,
+    GLASGOW_BLATCHFORD,
 ];
+
+/// Blood urea nitrogen in mg/dL to urea in mmol/L: ÷ 2.801.
+const UREA_MMOL_L: &[Alternative] = &[times("mg/dL", 1.0 / 2.801)];
+/// Haemoglobin g/L to g/dL.
+const HAEMOGLOBIN_G_DL: &[Alternative] = &[times("g/L", 0.1)];
+
+const GLASGOW_BLATCHFORD: Calculator = Calculator {
+    id: "glasgow_blatchford",
+    name: "Glasgow-Blatchford bleeding score",
+    category: "scores",
+    inputs: &[
+        InputSpec::quantity("urea", "Blood urea", "mmol/L", UREA_MMOL_L, 0.5, 100.0),
+        InputSpec::quantity(
+            "haemoglobin",
+            "Haemoglobin",
+            "g/dL",
+            HAEMOGLOBIN_G_DL,
+            1.0,
+            25.0,
+        ),
+        InputSpec::choice("sex", "Sex", &["female", "male"]),
+        InputSpec::quantity("systolic", "Systolic pressure", "mmHg", &[], 20.0, 300.0),
+        InputSpec::quantity("heart_rate", "Pulse", "beats/min", &[], 20.0, 250.0),
+        InputSpec::flag("melaena", "Melaena"),
+        InputSpec::flag("syncope", "Presented with syncope"),
+        InputSpec::flag("hepatic_disease", "Hepatic disease"),
+        InputSpec::flag("cardiac_failure", "Cardiac failure"),
+    ],
+    output: POINTS,
+    references: &[(
+        "blatchford-2000",
+        "Blatchford O, Murray WR, Blatchford M. A risk score to predict need for treatment for upper-gastrointestinal haemorrhage. Lancet 2000;356(9238):1318-1321.",
+    )],
+    compute: glasgow_blatchford,
+};
+
+fn glasgow_blatchford(values: &Values) -> Result<Computed, InputError> {
+    let urea = values.number("urea")?;
+    let haemoglobin = values.number("haemoglobin")?;
+    let male = values.choice("sex")? == "male";
+    let systolic = values.number("systolic")?;
+    let urea_points = match urea {
+        u if u >= 25.0 => 6,
+        u if u >= 10.0 => 4,
+        u if u >= 8.0 => 3,
+        u if u >= 6.5 => 2,
+        _ => 0,
+    };
+    let haemoglobin_points = match (male, haemoglobin) {
+        (_, h) if h < 10.0 => 6,
+        (true, h) if h < 12.0 => 3,
+        (true, h) if h < 13.0 => 1,
+        (false, h) if h < 12.0 => 1,
+        _ => 0,
+    };
+    let systolic_points = match systolic {
+        s if s < 90.0 => 3,
+        s if s < 100.0 => 2,
+        s if s < 110.0 => 1,
+        _ => 0,
+    };
+    let others = [
+        (values.number("heart_rate")? >= 100.0, 1, "pulse ≥ 100"),
+        (values.flag("melaena"), 1, "melaena"),
+        (values.flag("syncope"), 2, "syncope"),
+        (values.flag("hepatic_disease"), 2, "hepatic disease"),
+        (values.flag("cardiac_failure"), 2, "cardiac failure"),
+    ];
+    let other_points: i32 = others
+        .iter()
+        .filter(|(m, _, _)| *m)
+        .map(|(_, p, _)| p)
+        .sum();
+    let total = urea_points + haemoglobin_points + systolic_points + other_points;
+    let mut working = format!(
+        "urea {urea_points} + haemoglobin {haemoglobin_points} + systolic {systolic_points}"
+    );
+    for (met, points, name) in others {
+        if met {
+            working.push_str(&format!(" + {name} {points}"));
+        }
+    }
+    let reading = if total == 0 {
+        "0: low risk; outpatient management may be considered"
+    } else {
+        "above 0: the score does not identify the patient as low risk"
+    };
+    Ok(Computed::new(f64::from(total), working).interpreted(reading))
+}
 
 const FEVERPAIN: Calculator = Calculator {
     id: "feverpain",
@@ -767,6 +857,30 @@ mod tests {
         );
         // 101 °F = 38.3 °C counts; no cough counts; age 50 takes one: 1.
         assert_eq!(older.value, 1.0);
+    }
+
+    #[test]
+    fn glasgow_blatchford_bands_urea_haemoglobin_and_pressure() {
+        let low = run(
+            &GLASGOW_BLATCHFORD,
+            json!({"urea": 5, "haemoglobin": 14, "sex": "male",
+            "systolic": 120, "heart_rate": 80}),
+        );
+        assert_eq!(low.value, 0.0);
+        // Urea 9 (3) + man Hb 11 (3) + SBP 95 (2) + pulse 105 (1) + melaena (1) = 10.
+        let high = run(
+            &GLASGOW_BLATCHFORD,
+            json!({"urea": 9, "haemoglobin": 11, "sex": "male",
+            "systolic": 95, "heart_rate": 105, "melaena": true}),
+        );
+        assert_eq!(high.value, 10.0);
+        // The same haemoglobin in a woman scores 1; BUN 28 mg/dL is urea 10 mmol/L (4).
+        let woman = run(
+            &GLASGOW_BLATCHFORD,
+            json!({"urea": "28.01 mg/dL", "haemoglobin": 11,
+            "sex": "female", "systolic": 120, "heart_rate": 80}),
+        );
+        assert_eq!(woman.value, 5.0);
     }
 
     #[test]
