@@ -9,6 +9,8 @@ pub const ALL: &[Calculator] = &[
     ALBUMIN_CORRECTED_ANION_GAP,
     DELTA_GAP,
     DELTA_RATIO,
+    ALBUMIN_CORRECTED_DELTA_GAP,
+    ALBUMIN_CORRECTED_DELTA_RATIO,
     CALCIUM_CORRECTION,
     SERUM_OSMOLALITY,
     SODIUM_CORRECTION_HYPERGLYCEMIA,
@@ -97,6 +99,84 @@ fn albumin_corrected_anion_gap(values: &Values) -> Result<Computed, InputError> 
     Ok(Computed::new(
         gap + 2.5 * (4.0 - albumin),
         format!("{working} + 2.5 × (4.0 − {albumin})"),
+    ))
+}
+
+const ALBUMIN_GAP_INPUTS: &[InputSpec] = &[
+    GAP_INPUTS[0],
+    GAP_INPUTS[1],
+    GAP_INPUTS[2],
+    InputSpec::quantity(
+        "albumin",
+        "Serum albumin",
+        "g/dL",
+        units::ALBUMIN_G_DL,
+        0.5,
+        7.0,
+    ),
+];
+
+const FIGGE: (&str, &str) = (
+    "figge-1998",
+    "Figge J, Jabor A, Kazda A, Fencl V. Anion gap and hypoalbuminemia. Crit Care Med 1998;26(11):1807-1810 (about 2.5 mmol/L per 1 g/dL of albumin below 4.0).",
+);
+
+/// The anion gap corrected for albumin, and its working.
+fn corrected_gap(values: &Values) -> Result<(f64, String), InputError> {
+    let (gap, working) = gap(values)?;
+    let albumin = values.number("albumin")?;
+    Ok((
+        gap + 2.5 * (4.0 - albumin),
+        format!("({working} + 2.5 × (4.0 − {albumin}))"),
+    ))
+}
+
+const ALBUMIN_CORRECTED_DELTA_GAP: Calculator = Calculator {
+    id: "albumin_corrected_delta_gap",
+    name: "Albumin-corrected delta gap",
+    category: "electrolytes",
+    inputs: ALBUMIN_GAP_INPUTS,
+    output: OutputSpec {
+        name: "albumin-corrected delta gap",
+        unit: "mmol/L",
+        decimals: 1,
+    },
+    references: &[FIGGE, WRENN],
+    compute: albumin_corrected_delta_gap,
+};
+
+fn albumin_corrected_delta_gap(values: &Values) -> Result<Computed, InputError> {
+    let (gap, working) = corrected_gap(values)?;
+    Ok(Computed::new(gap - NORMAL_GAP, format!("{working} − 12")))
+}
+
+const ALBUMIN_CORRECTED_DELTA_RATIO: Calculator = Calculator {
+    id: "albumin_corrected_delta_ratio",
+    name: "Albumin-corrected delta ratio",
+    category: "electrolytes",
+    inputs: ALBUMIN_GAP_INPUTS,
+    output: OutputSpec {
+        name: "albumin-corrected delta ratio",
+        unit: "",
+        decimals: 2,
+    },
+    references: &[FIGGE, WRENN],
+    compute: albumin_corrected_delta_ratio,
+};
+
+fn albumin_corrected_delta_ratio(values: &Values) -> Result<Computed, InputError> {
+    let (gap, working) = corrected_gap(values)?;
+    let bicarbonate = values.number("bicarbonate")?;
+    if bicarbonate >= NORMAL_BICARBONATE {
+        return Err(InputError::new(
+            "inputs.bicarbonate",
+            "the delta ratio needs a bicarbonate below the normal 24 mmol/L",
+            "1–23.9 mmol/L",
+        ));
+    }
+    Ok(Computed::new(
+        (gap - NORMAL_GAP) / (NORMAL_BICARBONATE - bicarbonate),
+        format!("({working} − 12) / (24 − {bicarbonate})"),
     ))
 }
 
@@ -430,6 +510,17 @@ mod tests {
             json!({"sodium": 140, "chloride": 104, "bicarbonate": 24, "albumin": 2.0}),
         );
         assert_eq!(corrected.value, 17.0);
+    }
+
+    #[test]
+    fn the_albumin_corrected_deltas_add_figges_correction_first() {
+        // Gap 26 (140 − 100 − 14), albumin 2.0: corrected 31; delta gap 19; ratio 19 / 10.
+        let inputs = json!({"sodium": 140, "chloride": 100, "bicarbonate": 14, "albumin": 2.0});
+        assert_eq!(
+            run(&ALBUMIN_CORRECTED_DELTA_GAP, inputs.clone()).value,
+            19.0
+        );
+        assert!((run(&ALBUMIN_CORRECTED_DELTA_RATIO, inputs).value - 1.9).abs() < 1e-12);
     }
 
     #[test]
