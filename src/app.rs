@@ -307,6 +307,7 @@ fn build_registry(catalog: &Catalog, options: AppOptions) -> Result<Registry, Ve
     crate::admin::register(&mut builder);
     crate::health::history::register(&mut builder);
     crate::health::calculators::register(&mut builder);
+    crate::health::bloodwork::register(&mut builder);
     #[cfg(feature = "conformance")]
     if options.conformance_fixtures {
         crate::conformance::register(&mut builder);

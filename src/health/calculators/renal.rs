@@ -3,6 +3,7 @@
 use super::inputs::{InputSpec, Values, units};
 use super::{Calculator, Computed, OutputSpec};
 use crate::health::InputError;
+use crate::health::bloodwork::{Sex, equations};
 
 pub const ALL: &[Calculator] = &[CKD_EPI_2021, COCKCROFT_GAULT, MDRD_GFR, FENA];
 
@@ -34,32 +35,20 @@ const CKD_EPI_2021: Calculator = Calculator {
     compute: ckd_epi_2021,
 };
 
-/// CKD-EPI 2021: 142 × min(Scr/κ, 1)^α × max(Scr/κ, 1)^−1.200 × 0.9938^age × 1.012 (female),
-/// κ = 0.7 (female) or 0.9 (male), α = −0.241 (female) or −0.302 (male).
-pub fn ckd_epi_2021_egfr(creatinine_mg_dl: f64, age: f64, female: bool) -> f64 {
-    let (kappa, alpha, sex_factor) = if female {
-        (0.7, -0.241, 1.012)
-    } else {
-        (0.9, -0.302, 1.0)
-    };
-    let ratio = creatinine_mg_dl / kappa;
-    142.0
-        * ratio.min(1.0).powf(alpha)
-        * ratio.max(1.0).powf(-1.200)
-        * 0.9938f64.powf(age)
-        * sex_factor
+/// The equation is written once, with bloodwork's derived values.
+fn ckd_epi_2021_egfr(creatinine_mg_dl: f64, age: f64, female: bool) -> f64 {
+    let sex = if female { Sex::Female } else { Sex::Male };
+    equations::ckd_epi_2021(
+        equations::MgPerDl(creatinine_mg_dl),
+        equations::Years(age),
+        sex,
+    )
+    .0
 }
 
-/// KDIGO 2012 GFR categories.
-pub fn kdigo_gfr_category(egfr: f64) -> &'static str {
-    match egfr {
-        g if g >= 90.0 => "G1 (normal or high, ≥ 90)",
-        g if g >= 60.0 => "G2 (mildly decreased, 60–89)",
-        g if g >= 45.0 => "G3a (mildly to moderately decreased, 45–59)",
-        g if g >= 30.0 => "G3b (moderately to severely decreased, 30–44)",
-        g if g >= 15.0 => "G4 (severely decreased, 15–29)",
-        _ => "G5 (kidney failure, < 15)",
-    }
+fn kdigo_gfr_category(egfr: f64) -> String {
+    let (stage, words) = equations::kdigo_gfr_category(equations::Egfr(egfr));
+    format!("{stage} ({words})")
 }
 
 fn ckd_epi_2021(values: &Values) -> Result<Computed, InputError> {
@@ -291,16 +280,16 @@ mod tests {
         let woman = ckd_epi_2021_egfr(0.8, 50.0, true);
         assert!((woman - 89.72).abs() < 0.05, "{woman}");
         // Man, 60 y, Scr 1.0: ratio 1.111111; 142 × 1.111111^−1.2 × 0.9938^60
-        //   = 142 × 0.881323 × 0.688869 = 86.21 → 86.
+        //   = 142 × 0.881232 × 0.688593 = 86.17 → 86.
         let man = ckd_epi_2021_egfr(1.0, 60.0, false);
-        assert!((man - 86.21).abs() < 0.05, "{man}");
+        assert!((man - 86.17).abs() < 0.01, "{man}");
         // Below κ the α term applies: man, 40 y, Scr 0.7: 142 × 0.777778^−0.302 × 0.9938^40
         //   = 142 × 1.078822 × 0.779880 = 119.47.
         let low = ckd_epi_2021_egfr(0.7, 40.0, false);
         assert!((low - 119.47).abs() < 0.05, "{low}");
         assert_eq!(
             kdigo_gfr_category(59.9),
-            "G3a (mildly to moderately decreased, 45–59)"
+            "G3a (mildly to moderately decreased)"
         );
     }
 
