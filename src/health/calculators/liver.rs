@@ -4,7 +4,96 @@ use super::inputs::{Alternative, InputSpec, Values, times, units};
 use super::{Calculator, Computed, OutputSpec};
 use crate::health::InputError;
 
-pub const ALL: &[Calculator] = &[FIB_4, CHILD_PUGH];
+pub const ALL: &[Calculator] = &[FIB_4, CHILD_PUGH, MELD_NA];
+
+/// Creatinine µmol/L to mg/dL (1 mg/dL = 88.4 µmol/L).
+const CREATININE_MG_DL: &[Alternative] = &[times("umol/L", 1.0 / 88.4)];
+
+const MELD_NA: Calculator = Calculator {
+    id: "meld_na",
+    name: "MELD-Na (UNOS 2016)",
+    category: "liver",
+    inputs: &[
+        InputSpec::quantity(
+            "creatinine",
+            "Serum creatinine",
+            "mg/dL",
+            CREATININE_MG_DL,
+            0.1,
+            20.0,
+        ),
+        InputSpec::quantity(
+            "bilirubin",
+            "Total bilirubin",
+            "mg/dL",
+            BILIRUBIN_MG_DL,
+            0.1,
+            80.0,
+        ),
+        InputSpec::quantity("inr", "INR", "", &[], 0.5, 15.0),
+        InputSpec::quantity(
+            "sodium",
+            "Sodium",
+            "mmol/L",
+            &[times("mEq/L", 1.0)],
+            100.0,
+            180.0,
+        ),
+        InputSpec::flag(
+            "dialysis_twice_in_past_week",
+            "Dialysis at least twice, or 24 h of CVVHD, in the past week",
+        ),
+    ],
+    output: OutputSpec {
+        name: "MELD-Na",
+        unit: "points",
+        decimals: 0,
+    },
+    references: &[
+        (
+            "kim-2008",
+            "Kim WR, Biggins SW, Kremers WK, et al. Hyponatremia and mortality among patients on the liver-transplant waiting list. N Engl J Med 2008;359(10):1018-1026.",
+        ),
+        (
+            "optn-meld-2016",
+            "Organ Procurement and Transplantation Network. MELD serum sodium policy, effective 11 January 2016: bounds (creatinine, bilirubin, INR at least 1.0; creatinine at most 4.0 or 4.0 on dialysis; sodium 125-137), MELD(i) rounded to the tenth and multiplied by 10, the sodium term applied when MELD(i) > 11, maximum 40.",
+        ),
+    ],
+    compute: meld_na,
+};
+
+fn meld_na(values: &Values) -> Result<Computed, InputError> {
+    let dialysis = values.flag("dialysis_twice_in_past_week");
+    let creatinine = if dialysis {
+        4.0
+    } else {
+        values.number("creatinine")?.clamp(1.0, 4.0)
+    };
+    let bilirubin = values.number("bilirubin")?.max(1.0);
+    let inr = values.number("inr")?.max(1.0);
+    let sodium = values.number("sodium")?.clamp(125.0, 137.0);
+    let raw = 0.957 * creatinine.ln() + 0.378 * bilirubin.ln() + 1.120 * inr.ln() + 0.643;
+    let meld = (raw * 10.0).round() / 10.0 * 10.0;
+    let with_sodium = if meld > 11.0 {
+        meld + 1.32 * (137.0 - sodium) - 0.033 * meld * (137.0 - sodium)
+    } else {
+        meld
+    };
+    let score = with_sodium.round().min(40.0);
+    Ok(Computed::new(
+        score,
+        format!(
+            "MELD(i) = 10 × round(0.957 ln {creatinine} + 0.378 ln {bilirubin} + 1.120 ln {inr} + 0.643, 1) = {meld:.1}; \
+             {}",
+            if meld > 11.0 {
+                format!("+ 1.32 × (137 − {sodium}) − 0.033 × {meld:.1} × (137 − {sodium}) = {with_sodium:.2}")
+            } else {
+                "MELD(i) ≤ 11: no sodium term".to_string()
+            }
+        ),
+    )
+    .warn("Values below 1.0 are set to 1.0, creatinine above 4.0 (or on dialysis) to 4.0, and sodium is bounded to 125–137, as the OPTN policy requires."))
+}
 
 /// Platelets: per µL to 10^9/L.
 const PLATELETS_10E9_L: &[Alternative] = &[times("/uL", 0.001)];
@@ -171,6 +260,32 @@ mod tests {
             json!({"age": 50, "ast": 40, "alt": 36, "platelets": "200000 /uL"}),
         );
         assert!((per_ul.value - 1.6667).abs() < 1e-4);
+    }
+
+    #[test]
+    fn meld_na_follows_the_optn_rounding_and_bounds() {
+        // Cr 1.9, bilirubin 4.2, INR 1.2: 0.957 ln 1.9 + 0.378 ln 4.2 + 1.120 ln 1.2 + 0.643
+        //   = 0.61425 + 0.54246 + 0.20420 + 0.643 = 2.00392 → 2.0 → MELD(i) 20.0;
+        // with Na 135: 20 + 1.32 × 2 − 0.033 × 20 × 2 = 21.32 → 21.
+        let result = run(
+            &MELD_NA,
+            json!({"creatinine": 1.9, "bilirubin": 4.2, "inr": 1.2, "sodium": 135}),
+        );
+        assert_eq!(result.value, 21.0);
+        // All at their lower bounds: round(0.643, 1) = 0.6, so MELD(i) = 6, no sodium term.
+        let floor = run(
+            &MELD_NA,
+            json!({"creatinine": 0.5, "bilirubin": 0.5, "inr": 0.9, "sodium": 140}),
+        );
+        assert_eq!(floor.value, 6.0);
+        // Dialysis sets creatinine to 4.0 whatever was measured.
+        let dialysis = run(
+            &MELD_NA,
+            json!({"creatinine": 1.0, "bilirubin": 1.0, "inr": 1.0,
+            "sodium": 137, "dialysis_twice_in_past_week": true}),
+        );
+        // 0.957 ln 4 + 0.643 = 1.97967 → 2.0 → 20.
+        assert_eq!(dialysis.value, 20.0);
     }
 
     #[test]
