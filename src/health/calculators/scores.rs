@@ -16,7 +16,122 @@ pub const ALL: &[Calculator] = &[
     GLASGOW_COMA_SCALE,
     FEVERPAIN,
     GLASGOW_BLATCHFORD,
+    CHARLSON,
 ];
+
+const CHARLSON: Calculator = Calculator {
+    id: "charlson",
+    name: "Charlson Comorbidity Index (age-adjusted)",
+    category: "scores",
+    inputs: &[
+        InputSpec::quantity("age", "Age", "years", &[], 0.0, 120.0),
+        InputSpec::flag("myocardial_infarction", "Myocardial infarction"),
+        InputSpec::flag("congestive_heart_failure", "Congestive heart failure"),
+        InputSpec::flag("peripheral_vascular_disease", "Peripheral vascular disease"),
+        InputSpec::flag("cerebrovascular_disease", "Cerebrovascular disease or TIA"),
+        InputSpec::flag("dementia", "Dementia"),
+        InputSpec::flag("chronic_pulmonary_disease", "Chronic pulmonary disease"),
+        InputSpec::flag("connective_tissue_disease", "Connective tissue disease"),
+        InputSpec::flag("peptic_ulcer_disease", "Peptic ulcer disease"),
+        InputSpec {
+            optional: true,
+            ..InputSpec::choice(
+                "liver_disease",
+                "Liver disease",
+                &["none", "mild", "moderate_to_severe"],
+            )
+        },
+        InputSpec {
+            optional: true,
+            ..InputSpec::choice(
+                "diabetes",
+                "Diabetes",
+                &["none", "uncomplicated", "end_organ_damage"],
+            )
+        },
+        InputSpec::flag("hemiplegia", "Hemiplegia"),
+        InputSpec::flag(
+            "moderate_to_severe_renal_disease",
+            "Moderate to severe renal disease",
+        ),
+        InputSpec {
+            optional: true,
+            ..InputSpec::choice(
+                "solid_tumour",
+                "Solid tumour",
+                &["none", "localised", "metastatic"],
+            )
+        },
+        InputSpec::flag("leukaemia", "Leukaemia"),
+        InputSpec::flag("lymphoma", "Lymphoma"),
+        InputSpec::flag("aids", "AIDS"),
+    ],
+    output: POINTS,
+    references: &[
+        (
+            "charlson-1987",
+            "Charlson ME, Pompei P, Ales KL, MacKenzie CR. A new method of classifying prognostic comorbidity in longitudinal studies: development and validation. J Chronic Dis 1987;40(5):373-383.",
+        ),
+        (
+            "charlson-1994",
+            "Charlson M, Szatrowski TP, Peterson J, Gold J. Validation of a combined comorbidity index. J Clin Epidemiol 1994;47(11):1245-1251 (one point per decade of age from 50).",
+        ),
+    ],
+    compute: charlson,
+};
+
+fn charlson(values: &Values) -> Result<Computed, InputError> {
+    let weighted = [
+        ("myocardial_infarction", 1),
+        ("congestive_heart_failure", 1),
+        ("peripheral_vascular_disease", 1),
+        ("cerebrovascular_disease", 1),
+        ("dementia", 1),
+        ("chronic_pulmonary_disease", 1),
+        ("connective_tissue_disease", 1),
+        ("peptic_ulcer_disease", 1),
+        ("hemiplegia", 2),
+        ("moderate_to_severe_renal_disease", 2),
+        ("leukaemia", 2),
+        ("lymphoma", 2),
+        ("aids", 6),
+    ];
+    let mut total = 0;
+    let mut parts = Vec::new();
+    for (name, points) in weighted {
+        if values.flag(name) {
+            total += points;
+            parts.push(format!("{name} {points}"));
+        }
+    }
+    // Graded conditions count once, at their most severe grade.
+    for (name, grades) in [
+        ("liver_disease", [("mild", 1), ("moderate_to_severe", 3)]),
+        ("diabetes", [("uncomplicated", 1), ("end_organ_damage", 2)]),
+        ("solid_tumour", [("localised", 2), ("metastatic", 6)]),
+    ] {
+        if let Ok(grade) = values.choice(name)
+            && let Some((_, points)) = grades.iter().find(|(g, _)| *g == grade)
+        {
+            total += points;
+            parts.push(format!("{name} ({grade}) {points}"));
+        }
+    }
+    let age = values.number("age")?;
+    let age_points = match age {
+        a if a < 50.0 => 0,
+        a if a < 60.0 => 1,
+        a if a < 70.0 => 2,
+        a if a < 80.0 => 3,
+        _ => 4,
+    };
+    total += age_points;
+    parts.push(format!("age {age_points}"));
+    // Charlson 1987: estimated 10-year survival = 0.983^(e^(0.9 × score)).
+    let survival = 0.983f64.powf((0.9 * f64::from(total)).exp()) * 100.0;
+    Ok(Computed::new(f64::from(total), parts.join(" + "))
+        .interpreted(format!("estimated 10-year survival {survival:.0} %")))
+}
 
 /// Blood urea nitrogen in mg/dL to urea in mmol/L: ÷ 2.801.
 const UREA_MMOL_L: &[Alternative] = &[times("mg/dL", 1.0 / 2.801)];
@@ -881,6 +996,25 @@ mod tests {
             "sex": "female", "systolic": 120, "heart_rate": 80}),
         );
         assert_eq!(woman.value, 5.0);
+    }
+
+    #[test]
+    fn charlson_counts_each_condition_once_at_its_worst_grade_plus_age() {
+        // 65 years (2) + myocardial infarction (1) + diabetes with end-organ damage (2)
+        // + metastatic tumour (6) = 11.
+        let result = run(
+            &CHARLSON,
+            json!({"age": 65, "myocardial_infarction": true,
+            "diabetes": "end_organ_damage", "solid_tumour": "metastatic"}),
+        );
+        assert_eq!(result.value, 11.0);
+        // A healthy 40-year-old: 0, and 0.983^(e^0) = 98 % survival.
+        let healthy = run(&CHARLSON, json!({"age": 40}));
+        assert_eq!(healthy.value, 0.0);
+        assert_eq!(
+            healthy.interpretation.as_deref(),
+            Some("estimated 10-year survival 98 %")
+        );
     }
 
     #[test]
