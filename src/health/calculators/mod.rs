@@ -11,6 +11,7 @@
 
 mod body;
 mod cardiac;
+mod critical_care;
 mod electrolytes;
 pub mod inputs;
 mod liver;
@@ -104,6 +105,7 @@ pub fn all() -> impl Iterator<Item = &'static Calculator> {
         liver::ALL,
         medications::ALL,
         scores::ALL,
+        critical_care::ALL,
     ]
     .into_iter()
     .flat_map(|family| family.iter())
