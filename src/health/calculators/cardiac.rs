@@ -11,7 +11,157 @@ pub const ALL: &[Calculator] = &[
     QTC_FRAMINGHAM,
     QTC_HODGES,
     QTC_RAUTAHARJU,
+    CHA2DS2_VASC,
+    HAS_BLED,
 ];
+
+const CHA2DS2_VASC: Calculator = Calculator {
+    id: "cha2ds2_vasc",
+    name: "CHA2DS2-VASc (stroke risk in atrial fibrillation)",
+    category: "cardiac",
+    inputs: &[
+        InputSpec::quantity("age", "Age", "years", &[], 18.0, 120.0),
+        InputSpec::choice("sex", "Sex", &["female", "male"]),
+        InputSpec::flag(
+            "congestive_heart_failure",
+            "Congestive heart failure or LV dysfunction",
+        ),
+        InputSpec::flag("hypertension", "Hypertension"),
+        InputSpec::flag("diabetes", "Diabetes mellitus"),
+        InputSpec::flag(
+            "stroke_tia_or_thromboembolism",
+            "Prior stroke, TIA or thromboembolism",
+        ),
+        InputSpec::flag(
+            "vascular_disease",
+            "Vascular disease (prior MI, peripheral artery disease, aortic plaque)",
+        ),
+    ],
+    output: OutputSpec {
+        name: "CHA2DS2-VASc",
+        unit: "points",
+        decimals: 0,
+    },
+    references: &[
+        (
+            "lip-2010",
+            "Lip GYH, Nieuwlaat R, Pisters R, Lane DA, Crijns HJGM. Refining clinical risk stratification for predicting stroke and thromboembolism in atrial fibrillation using a novel risk factor-based approach: the Euro Heart Survey on atrial fibrillation. Chest 2010;137(2):263-272.",
+        ),
+        (
+            "esc-af-2020",
+            "Hindricks G, Potpara T, Dagres N, et al. 2020 ESC Guidelines for the diagnosis and management of atrial fibrillation. Eur Heart J 2021;42(5):373-498 (anticoagulation recommended from 2 points in men and 3 in women, considered at 1 and 2).",
+        ),
+    ],
+    compute: cha2ds2_vasc,
+};
+
+fn cha2ds2_vasc(values: &Values) -> Result<Computed, InputError> {
+    let age = values.number("age")?;
+    let female = values.choice("sex")? == "female";
+    let items = [
+        (values.flag("congestive_heart_failure"), 1, "heart failure"),
+        (values.flag("hypertension"), 1, "hypertension"),
+        (age >= 75.0, 2, "age ≥ 75"),
+        (values.flag("diabetes"), 1, "diabetes"),
+        (
+            values.flag("stroke_tia_or_thromboembolism"),
+            2,
+            "stroke/TIA/thromboembolism",
+        ),
+        (values.flag("vascular_disease"), 1, "vascular disease"),
+        ((65.0..75.0).contains(&age), 1, "age 65–74"),
+        (female, 1, "female sex"),
+    ];
+    let score: i32 = items.iter().filter(|(m, _, _)| *m).map(|(_, p, _)| p).sum();
+    let working = items
+        .iter()
+        .filter(|(m, _, _)| *m)
+        .map(|(_, p, n)| format!("{n} {p}"))
+        .collect::<Vec<_>>()
+        .join(" + ");
+    // ESC 2020: the sex point alone does not count toward treatment.
+    let risk_factors = score - i32::from(female);
+    let reading = match risk_factors {
+        0 => "low risk: no antithrombotic therapy for stroke prevention (ESC 2020)",
+        1 => "oral anticoagulation should be considered (ESC 2020)",
+        _ => "oral anticoagulation is recommended (ESC 2020)",
+    };
+    Ok(Computed::new(
+        f64::from(score),
+        if working.is_empty() {
+            "no item present".into()
+        } else {
+            working
+        },
+    )
+    .interpreted(reading))
+}
+
+const HAS_BLED: Calculator = Calculator {
+    id: "has_bled",
+    name: "HAS-BLED (bleeding risk on anticoagulation)",
+    category: "cardiac",
+    inputs: &[
+        InputSpec::flag(
+            "uncontrolled_hypertension",
+            "Hypertension (systolic above 160 mmHg)",
+        ),
+        InputSpec::flag(
+            "abnormal_renal_function",
+            "Abnormal renal function (dialysis, transplant, creatinine ≥ 200 µmol/L)",
+        ),
+        InputSpec::flag(
+            "abnormal_liver_function",
+            "Abnormal liver function (cirrhosis, or bilirubin > 2× and AST/ALT > 3× normal)",
+        ),
+        InputSpec::flag("stroke", "Prior stroke"),
+        InputSpec::flag("bleeding", "Prior major bleeding or predisposition"),
+        InputSpec::flag("labile_inr", "Labile INR (time in range < 60 %)"),
+        InputSpec::quantity("age", "Age", "years", &[], 18.0, 120.0),
+        InputSpec::flag("drugs", "Antiplatelet agents or NSAIDs"),
+        InputSpec::flag("alcohol", "Alcohol use (≥ 8 drinks a week)"),
+    ],
+    output: OutputSpec {
+        name: "HAS-BLED",
+        unit: "points",
+        decimals: 0,
+    },
+    references: &[(
+        "pisters-2010",
+        "Pisters R, Lane DA, Nieuwlaat R, de Vos CB, Crijns HJGM, Lip GYH. A novel user-friendly score (HAS-BLED) to assess 1-year risk of major bleeding in patients with atrial fibrillation: the Euro Heart Survey. Chest 2010;138(5):1093-1100.",
+    )],
+    compute: has_bled,
+};
+
+fn has_bled(values: &Values) -> Result<Computed, InputError> {
+    let items = [
+        (values.flag("uncontrolled_hypertension"), "hypertension"),
+        (values.flag("abnormal_renal_function"), "renal"),
+        (values.flag("abnormal_liver_function"), "liver"),
+        (values.flag("stroke"), "stroke"),
+        (values.flag("bleeding"), "bleeding"),
+        (values.flag("labile_inr"), "labile INR"),
+        (values.number("age")? > 65.0, "age > 65"),
+        (values.flag("drugs"), "drugs"),
+        (values.flag("alcohol"), "alcohol"),
+    ];
+    let met: Vec<&str> = items.iter().filter(|(m, _)| *m).map(|(_, n)| *n).collect();
+    let score = met.len() as f64;
+    let reading = if score >= 3.0 {
+        "≥ 3: high bleeding risk; address modifiable factors and review regularly (not by itself a reason to withhold anticoagulation)"
+    } else {
+        "0–2: lower bleeding risk"
+    };
+    Ok(Computed::new(
+        score,
+        if met.is_empty() {
+            "no item present".into()
+        } else {
+            format!("met: {}", met.join(", "))
+        },
+    )
+    .interpreted(reading))
+}
 
 const QTC_RAUTAHARJU: Calculator = Calculator {
     id: "qtc_rautaharju",
@@ -246,5 +396,61 @@ mod tests {
                 .warnings
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn the_other_corrections_agree_with_their_formulas_at_75_beats_per_minute() {
+        let at_75 = json!({"qt": 400, "heart_rate": 75});
+        // Fridericia: 400 / ∛0.8 = 400 / 0.92832 = 430.9 ms.
+        assert!((run(&QTC_FRIDERICIA, at_75.clone()).unwrap().value - 430.887).abs() < 0.01);
+        // Framingham: 400 + 154 × 0.2 = 430.8 ms.
+        assert!((run(&QTC_FRAMINGHAM, at_75.clone()).unwrap().value - 430.8).abs() < 1e-9);
+        // Hodges: 400 + 1.75 × 15 = 426.25 ms.
+        assert!((run(&QTC_HODGES, at_75.clone()).unwrap().value - 426.25).abs() < 1e-9);
+        // Rautaharju: 400 × 195 / 180 = 433.3 ms.
+        assert!((run(&QTC_RAUTAHARJU, at_75).unwrap().value - 433.333).abs() < 0.001);
+        // All leave QT unchanged at 60/min.
+        for calculator in [
+            &QTC_FRIDERICIA,
+            &QTC_FRAMINGHAM,
+            &QTC_HODGES,
+            &QTC_RAUTAHARJU,
+        ] {
+            let at_60 = run(calculator, json!({"qt": 400, "heart_rate": 60})).unwrap();
+            assert!((at_60.value - 400.0).abs() < 1e-9, "{}", calculator.id);
+        }
+    }
+
+    #[test]
+    fn cha2ds2_vasc_and_has_bled_add_their_items() {
+        // A 78-year-old woman with hypertension: age ≥ 75 (2) + hypertension (1) + female (1) = 4.
+        let woman = run(
+            &CHA2DS2_VASC,
+            json!({"age": 78, "sex": "female", "hypertension": true}),
+        )
+        .unwrap();
+        assert_eq!(woman.value, 4.0);
+        assert_eq!(
+            woman.interpretation.as_deref(),
+            Some("oral anticoagulation is recommended (ESC 2020)")
+        );
+        // A 60-year-old woman with nothing else: 1 point, still low risk.
+        let low = run(&CHA2DS2_VASC, json!({"age": 60, "sex": "female"})).unwrap();
+        assert_eq!(low.value, 1.0);
+        assert!(low.interpretation.unwrap().starts_with("low risk"));
+        // Age 70 and diabetes in a man: 1 + 1 = 2.
+        let man = run(
+            &CHA2DS2_VASC,
+            json!({"age": 70, "sex": "male", "diabetes": true}),
+        )
+        .unwrap();
+        assert_eq!(man.value, 2.0);
+        let bled = run(
+            &HAS_BLED,
+            json!({"age": 70, "drugs": true, "labile_inr": true}),
+        )
+        .unwrap();
+        assert_eq!(bled.value, 3.0);
+        assert!(bled.interpretation.unwrap().starts_with("≥ 3"));
     }
 }

@@ -327,4 +327,22 @@ mod tests {
             last = value;
         }
     }
+
+    #[test]
+    fn the_ckd_epi_calculator_rounds_and_stages_its_result() {
+        let values = Values::parse(
+            CKD_EPI_2021.inputs,
+            json!({"age": 50, "creatinine": "70.72 umol/L", "sex": "female"})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
+        let result = ckd_epi_2021(&values).unwrap();
+        // 70.72 µmol/L = 0.8 mg/dL: 89.71, category G2.
+        assert!((result.value - 89.71).abs() < 0.01);
+        assert_eq!(
+            result.interpretation.as_deref(),
+            Some("G2 (mildly decreased)")
+        );
+    }
 }
