@@ -1,15 +1,11 @@
 //! Critical care scores.
 
-use super::inputs::{Alternative, InputSpec, Values, times};
+use super::inputs::{Alternative, InputSpec, Values, times, units};
 use super::{Calculator, Computed, OutputSpec};
 use crate::health::InputError;
 
 pub const ALL: &[Calculator] = &[SOFA];
 
-/// Bilirubin µmol/L to mg/dL (1 mg/dL = 17.1 µmol/L).
-const BILIRUBIN_MG_DL: &[Alternative] = &[times("umol/L", 1.0 / 17.1)];
-/// Creatinine µmol/L to mg/dL (1 mg/dL = 88.4 µmol/L).
-const CREATININE_MG_DL: &[Alternative] = &[times("umol/L", 1.0 / 88.4)];
 /// PaO2 kPa to mmHg.
 const PAO2_MMHG: &[Alternative] = &[times("kPa", 7.500_62)];
 
@@ -40,7 +36,7 @@ const SOFA: Calculator = Calculator {
             "bilirubin",
             "Bilirubin",
             "mg/dL",
-            BILIRUBIN_MG_DL,
+            units::BILIRUBIN_MG_DL,
             0.0,
             80.0,
         ),
@@ -89,7 +85,7 @@ const SOFA: Calculator = Calculator {
             "creatinine",
             "Creatinine",
             "mg/dL",
-            CREATININE_MG_DL,
+            units::CREATININE_MG_DL,
             0.0,
             30.0,
         ),

@@ -238,19 +238,28 @@ fn delta_ratio(values: &Values) -> Result<Computed, InputError> {
     )
 }
 
-/// Glucose: 1 mmol/L = 18.016 mg/dL (molar mass 180.16 g/mol). BUN: 1 mmol/L urea = 2.801
-/// mg/dL of urea nitrogen (2 × 14.007 g/mol).
-const GLUCOSE_MG_DL: &[super::inputs::Alternative] = &[super::inputs::times("mmol/L", 18.016)];
-const BUN_MG_DL: &[super::inputs::Alternative] = &[super::inputs::times("mmol/L", 2.801)];
-
 const SERUM_OSMOLALITY: Calculator = Calculator {
     id: "serum_osmolality",
     name: "Calculated serum osmolality",
     category: "electrolytes",
     inputs: &[
         GAP_INPUTS[0],
-        InputSpec::quantity("glucose", "Glucose", "mg/dL", GLUCOSE_MG_DL, 10.0, 3000.0),
-        InputSpec::quantity("bun", "Blood urea nitrogen", "mg/dL", BUN_MG_DL, 1.0, 300.0),
+        InputSpec::quantity(
+            "glucose",
+            "Glucose",
+            "mg/dL",
+            units::GLUCOSE_MG_DL,
+            10.0,
+            3000.0,
+        ),
+        InputSpec::quantity(
+            "bun",
+            "Blood urea nitrogen",
+            "mg/dL",
+            units::BUN_MG_DL,
+            1.0,
+            300.0,
+        ),
     ],
     output: OutputSpec {
         name: "calculated osmolality",
@@ -280,7 +289,14 @@ const SODIUM_CORRECTION_HYPERGLYCEMIA: Calculator = Calculator {
     category: "electrolytes",
     inputs: &[
         GAP_INPUTS[0],
-        InputSpec::quantity("glucose", "Glucose", "mg/dL", GLUCOSE_MG_DL, 10.0, 3000.0),
+        InputSpec::quantity(
+            "glucose",
+            "Glucose",
+            "mg/dL",
+            units::GLUCOSE_MG_DL,
+            10.0,
+            3000.0,
+        ),
         InputSpec {
             optional: true,
             ..InputSpec::choice("method", "Correction factor", &["katz", "hillier"])
@@ -373,32 +389,7 @@ const ANION_GAP: Calculator = Calculator {
     id: "anion_gap",
     name: "Serum anion gap",
     category: "electrolytes",
-    inputs: &[
-        InputSpec::quantity(
-            "sodium",
-            "Sodium",
-            "mmol/L",
-            units::MONOVALENT_MMOL_L,
-            90.0,
-            200.0,
-        ),
-        InputSpec::quantity(
-            "chloride",
-            "Chloride",
-            "mmol/L",
-            units::MONOVALENT_MMOL_L,
-            50.0,
-            160.0,
-        ),
-        InputSpec::quantity(
-            "bicarbonate",
-            "Bicarbonate",
-            "mmol/L",
-            units::MONOVALENT_MMOL_L,
-            1.0,
-            60.0,
-        ),
-    ],
+    inputs: GAP_INPUTS,
     output: OutputSpec {
         name: "anion gap",
         unit: "mmol/L",

@@ -400,6 +400,12 @@ pub mod units {
     pub const ALBUMIN_G_DL: &[Alternative] = &[times("g/L", 0.1)];
     /// Electrolytes already in mmol/L equal mEq/L for monovalent ions.
     pub const MONOVALENT_MMOL_L: &[Alternative] = &[times("mEq/L", 1.0)];
+    /// Bilirubin: 1 mg/dL = 17.1 µmol/L (molar mass 584.66 g/mol).
+    pub const BILIRUBIN_MG_DL: &[Alternative] = &[times("umol/L", 1.0 / 17.1)];
+    /// Glucose: 1 mmol/L = 18.016 mg/dL (molar mass 180.16 g/mol).
+    pub const GLUCOSE_MG_DL: &[Alternative] = &[times("mmol/L", 18.016)];
+    /// Urea in mmol/L to blood urea nitrogen in mg/dL: × 2.801 (2 × 14.007 g/mol of nitrogen).
+    pub const BUN_MG_DL: &[Alternative] = &[times("mmol/L", 2.801)];
 }
 
 #[cfg(test)]

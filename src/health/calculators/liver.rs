@@ -6,9 +6,6 @@ use crate::health::InputError;
 
 pub const ALL: &[Calculator] = &[FIB_4, CHILD_PUGH, MELD_NA];
 
-/// Creatinine µmol/L to mg/dL (1 mg/dL = 88.4 µmol/L).
-const CREATININE_MG_DL: &[Alternative] = &[times("umol/L", 1.0 / 88.4)];
-
 const MELD_NA: Calculator = Calculator {
     id: "meld_na",
     name: "MELD-Na (UNOS 2016)",
@@ -18,7 +15,7 @@ const MELD_NA: Calculator = Calculator {
             "creatinine",
             "Serum creatinine",
             "mg/dL",
-            CREATININE_MG_DL,
+            units::CREATININE_MG_DL,
             0.1,
             20.0,
         ),
@@ -26,7 +23,7 @@ const MELD_NA: Calculator = Calculator {
             "bilirubin",
             "Total bilirubin",
             "mg/dL",
-            BILIRUBIN_MG_DL,
+            units::BILIRUBIN_MG_DL,
             0.1,
             80.0,
         ),
@@ -97,8 +94,6 @@ fn meld_na(values: &Values) -> Result<Computed, InputError> {
 
 /// Platelets: per µL to 10^9/L.
 const PLATELETS_10E9_L: &[Alternative] = &[times("/uL", 0.001)];
-/// Bilirubin: 1 mg/dL = 17.1 µmol/L (molar mass 584.66 g/mol).
-const BILIRUBIN_MG_DL: &[Alternative] = &[times("umol/L", 1.0 / 17.1)];
 
 const FIB_4: Calculator = Calculator {
     id: "fib_4",
@@ -159,7 +154,7 @@ const CHILD_PUGH: Calculator = Calculator {
             "bilirubin",
             "Total bilirubin",
             "mg/dL",
-            BILIRUBIN_MG_DL,
+            units::BILIRUBIN_MG_DL,
             0.1,
             50.0,
         ),

@@ -1,6 +1,6 @@
 //! Metabolic calculators.
 
-use super::inputs::{Alternative, InputSpec, Values, times};
+use super::inputs::{Alternative, InputSpec, Values, times, units};
 use super::{Calculator, Computed, OutputSpec};
 use crate::health::InputError;
 
@@ -68,8 +68,6 @@ fn calculated_ldl(values: &Values) -> Result<Computed, InputError> {
     Ok(computed)
 }
 
-/// Glucose: 1 mmol/L = 18.016 mg/dL (molar mass 180.16 g/mol).
-const GLUCOSE_MG_DL: &[Alternative] = &[times("mmol/L", 18.016)];
 /// Insulin: 1 µU/mL = 6.0 pmol/L (the conversion the WHO standard uses; some labs use 6.945).
 const INSULIN_UU_ML: &[Alternative] = &[times("pmol/L", 1.0 / 6.0)];
 
@@ -82,7 +80,7 @@ const HOMA_IR: Calculator = Calculator {
             "glucose",
             "Fasting glucose",
             "mg/dL",
-            GLUCOSE_MG_DL,
+            units::GLUCOSE_MG_DL,
             20.0,
             1000.0,
         ),

@@ -1,6 +1,6 @@
 //! Bedside scores: counts of criteria, each criterion as its publication defines it.
 
-use super::inputs::{Alternative, InputSpec, Values, times};
+use super::inputs::{Alternative, InputSpec, Values, times, units};
 use super::{Calculator, Computed, OutputSpec};
 use crate::health::InputError;
 
@@ -427,9 +427,6 @@ fn heart(values: &Values) -> Result<Computed, InputError> {
     .interpreted(reading))
 }
 
-/// Creatinine mg/dL from µmol/L (1 mg/dL = 88.4 µmol/L).
-const CREATININE: &[Alternative] = &[times("umol/L", 1.0 / 88.4)];
-
 const REVISED_CARDIAC_RISK_INDEX: Calculator = Calculator {
     id: "revised_cardiac_risk_index",
     name: "Revised Cardiac Risk Index (Lee)",
@@ -453,7 +450,7 @@ const REVISED_CARDIAC_RISK_INDEX: Calculator = Calculator {
             "creatinine",
             "Preoperative creatinine",
             "mg/dL",
-            CREATININE,
+            units::CREATININE_MG_DL,
             0.1,
             20.0,
         ),
@@ -500,8 +497,6 @@ const POINTS: OutputSpec = OutputSpec {
     decimals: 1,
 };
 
-/// Urea in mmol/L to blood urea nitrogen in mg/dL: × 2.801 (2 × 14.007 g/mol of nitrogen).
-const BUN_MG_DL: &[Alternative] = &[times("mmol/L", 2.801)];
 /// °F to °C.
 const TEMPERATURE_C: &[Alternative] = &[Alternative {
     unit: "F",
@@ -529,7 +524,14 @@ const CURB_65: Calculator = Calculator {
     category: "scores",
     inputs: &[
         InputSpec::flag("confusion", "New confusion"),
-        InputSpec::quantity("bun", "Blood urea nitrogen", "mg/dL", BUN_MG_DL, 1.0, 300.0),
+        InputSpec::quantity(
+            "bun",
+            "Blood urea nitrogen",
+            "mg/dL",
+            units::BUN_MG_DL,
+            1.0,
+            300.0,
+        ),
         InputSpec::quantity(
             "respiratory_rate",
             "Respiratory rate",
