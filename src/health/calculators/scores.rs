@@ -17,7 +17,199 @@ pub const ALL: &[Calculator] = &[
     FEVERPAIN,
     GLASGOW_BLATCHFORD,
     CHARLSON,
+    PNEUMONIA_SEVERITY_INDEX,
 ];
+
+const PNEUMONIA_SEVERITY_INDEX: Calculator = Calculator {
+    id: "pneumonia_severity_index",
+    name: "Pneumonia Severity Index (PORT)",
+    category: "scores",
+    inputs: &[
+        InputSpec::quantity("age", "Age", "years", &[], 18.0, 120.0),
+        InputSpec::choice("sex", "Sex", &["female", "male"]),
+        InputSpec::flag("nursing_home_resident", "Nursing home resident"),
+        InputSpec::flag("neoplastic_disease", "Neoplastic disease"),
+        InputSpec::flag("liver_disease", "Liver disease"),
+        InputSpec::flag("congestive_heart_failure", "Congestive heart failure"),
+        InputSpec::flag("cerebrovascular_disease", "Cerebrovascular disease"),
+        InputSpec::flag("renal_disease", "Renal disease"),
+        InputSpec::flag("altered_mental_status", "Altered mental status"),
+        InputSpec::quantity(
+            "respiratory_rate",
+            "Respiratory rate",
+            "breaths/min",
+            &[],
+            1.0,
+            80.0,
+        ),
+        InputSpec::quantity("systolic", "Systolic pressure", "mmHg", &[], 20.0, 300.0),
+        InputSpec::quantity("temperature", "Temperature", "C", TEMPERATURE_C, 25.0, 45.0),
+        InputSpec::quantity("heart_rate", "Pulse", "beats/min", &[], 20.0, 250.0),
+        InputSpec {
+            optional: true,
+            ..InputSpec::quantity("arterial_ph", "Arterial pH", "", &[], 6.5, 8.0)
+        },
+        InputSpec {
+            optional: true,
+            ..InputSpec::quantity(
+                "bun",
+                "Blood urea nitrogen",
+                "mg/dL",
+                units::BUN_MG_DL,
+                1.0,
+                300.0,
+            )
+        },
+        InputSpec {
+            optional: true,
+            ..InputSpec::quantity(
+                "sodium",
+                "Sodium",
+                "mmol/L",
+                units::MONOVALENT_MMOL_L,
+                90.0,
+                200.0,
+            )
+        },
+        InputSpec {
+            optional: true,
+            ..InputSpec::quantity(
+                "glucose",
+                "Glucose",
+                "mg/dL",
+                units::GLUCOSE_MG_DL,
+                10.0,
+                3000.0,
+            )
+        },
+        InputSpec {
+            optional: true,
+            ..InputSpec::quantity("haematocrit", "Haematocrit", "%", &[], 5.0, 80.0)
+        },
+        InputSpec {
+            optional: true,
+            ..InputSpec::quantity(
+                "pao2",
+                "PaO2",
+                "mmHg",
+                &[times("kPa", 7.500_62)],
+                10.0,
+                700.0,
+            )
+        },
+        InputSpec::flag(
+            "pleural_effusion",
+            "Pleural effusion on the chest radiograph",
+        ),
+    ],
+    output: POINTS,
+    references: &[(
+        "fine-1997",
+        "Fine MJ, Auble TE, Yealy DM, et al. A prediction rule to identify low-risk patients with community-acquired pneumonia. N Engl J Med 1997;336(4):243-250 (risk class I by the first step; points and classes II-V, with 30-day mortality in the validation cohorts).",
+    )],
+    compute: pneumonia_severity_index,
+};
+
+fn pneumonia_severity_index(values: &Values) -> Result<Computed, InputError> {
+    let age = values.number("age")?;
+    let female = values.choice("sex")? == "female";
+    let respiratory_rate = values.number("respiratory_rate")?;
+    let systolic = values.number("systolic")?;
+    let temperature = values.number("temperature")?;
+    let pulse = values.number("heart_rate")?;
+    let comorbidities = [
+        ("neoplastic_disease", 30),
+        ("liver_disease", 20),
+        ("congestive_heart_failure", 10),
+        ("cerebrovascular_disease", 10),
+        ("renal_disease", 10),
+    ];
+    let examination = [
+        (
+            values.flag("altered_mental_status"),
+            20,
+            "altered mental status",
+        ),
+        (respiratory_rate >= 30.0, 20, "respiratory rate ≥ 30"),
+        (systolic < 90.0, 20, "systolic < 90"),
+        (
+            !(35.0..40.0).contains(&temperature),
+            15,
+            "temperature < 35 or ≥ 40 °C",
+        ),
+        (pulse >= 125.0, 10, "pulse ≥ 125"),
+    ];
+    let any_comorbidity = comorbidities.iter().any(|(name, _)| values.flag(name));
+    let any_finding = examination.iter().any(|(met, _, _)| *met);
+    // Step 1: age 50 or under, no comorbidity and no abnormal finding is class I, unscored.
+    if age <= 50.0 && !any_comorbidity && !any_finding && !values.flag("nursing_home_resident") {
+        return Ok(
+            Computed::new(0.0, "step 1: age ≤ 50, no comorbidity, no abnormal finding")
+                .interpreted("class I: 30-day mortality about 0.1 %; outpatient care"),
+        );
+    }
+    let mut points = if female { age - 10.0 } else { age };
+    let mut parts = vec![format!("age {points}")];
+    let mut add = |met: bool, value: i32, name: &str| {
+        if met {
+            points += f64::from(value);
+            parts.push(format!("{name} +{value}"));
+        }
+    };
+    add(values.flag("nursing_home_resident"), 10, "nursing home");
+    for (name, value) in comorbidities {
+        add(values.flag(name), value, name);
+    }
+    for (met, value, name) in examination {
+        add(met, value, name);
+    }
+    add(
+        values
+            .optional_number("arterial_ph")
+            .is_some_and(|v| v < 7.35),
+        30,
+        "pH < 7.35",
+    );
+    add(
+        values.optional_number("bun").is_some_and(|v| v >= 30.0),
+        20,
+        "BUN ≥ 30 mg/dL",
+    );
+    add(
+        values.optional_number("sodium").is_some_and(|v| v < 130.0),
+        20,
+        "sodium < 130",
+    );
+    add(
+        values
+            .optional_number("glucose")
+            .is_some_and(|v| v >= 250.0),
+        10,
+        "glucose ≥ 250 mg/dL",
+    );
+    add(
+        values
+            .optional_number("haematocrit")
+            .is_some_and(|v| v < 30.0),
+        10,
+        "haematocrit < 30 %",
+    );
+    add(
+        values.optional_number("pao2").is_some_and(|v| v < 60.0),
+        10,
+        "PaO2 < 60 mmHg",
+    );
+    add(values.flag("pleural_effusion"), 10, "pleural effusion");
+    let reading = match points {
+        p if p <= 70.0 => "class II (≤ 70): 30-day mortality about 0.6 %; outpatient care",
+        p if p <= 90.0 => "class III (71–90): about 0.9 %; outpatient care or a brief admission",
+        p if p <= 130.0 => "class IV (91–130): about 9.3 %; admit",
+        _ => "class V (> 130): about 27 %; admit",
+    };
+    Ok(Computed::new(points, parts.join(" + "))
+        .interpreted(reading)
+        .warn("Laboratory items left out count as normal, as in the original rule."))
+}
 
 const CHARLSON: Calculator = Calculator {
     id: "charlson",
@@ -1017,6 +1209,25 @@ mod tests {
             healthy.interpretation.as_deref(),
             Some("estimated 10-year survival 98 %")
         );
+    }
+
+    #[test]
+    fn the_pneumonia_severity_index_sorts_class_i_first_and_then_adds_points() {
+        let well = run(
+            &PNEUMONIA_SEVERITY_INDEX,
+            json!({"age": 40, "sex": "male",
+            "respiratory_rate": 18, "systolic": 120, "temperature": 37.5, "heart_rate": 90}),
+        );
+        assert!(well.interpretation.unwrap().starts_with("class I:"));
+        // A 75-year-old woman: 75 − 10 = 65, + heart failure 10 + BUN 35 (20) + effusion 10 = 105.
+        let sick = run(
+            &PNEUMONIA_SEVERITY_INDEX,
+            json!({"age": 75, "sex": "female",
+            "congestive_heart_failure": true, "respiratory_rate": 24, "systolic": 110,
+            "temperature": 38.2, "heart_rate": 100, "bun": 35, "pleural_effusion": true}),
+        );
+        assert_eq!(sick.value, 105.0);
+        assert!(sick.interpretation.unwrap().starts_with("class IV"));
     }
 
     #[test]
