@@ -8,18 +8,23 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::audit::{AuditLog, AuditLogConfig};
 use crate::auth::{AuthParts, AuthService};
 use crate::catalog::{Catalog, CatalogError};
+use crate::chat::Chats;
 use crate::config::{Config, ConfigError};
 use crate::health::history::Analyses;
 use crate::identity::{
     ApiKeys, AuthMethod, Clock, IdentityError, Principal, SystemClock, User, Users,
 };
+use crate::llm::{KeyPool, Router, RouterParts, Upstream, UpstreamLimits};
+use crate::maintenance::{Maintenance, MaintenanceParts};
 use crate::mcp::registry::{Registry, RegistryBuilder, RegistryError};
 use crate::mcp::subscriptions::SubscriptionHub;
 use crate::metering::Meter;
+use crate::notify::Notifier;
 use crate::secrets::{MasterKey, SigningKeys};
 use crate::store::{Store, StoreError, StoreOptions};
 
@@ -45,6 +50,12 @@ pub enum AppError {
     Auth(#[from] crate::auth::AuthError),
     #[error("audit log: {0}")]
     Audit(#[from] crate::audit::AuditError),
+    #[error("provider keys: {0}")]
+    Pool(#[from] crate::llm::PoolError),
+    #[error("maintenance state: {0}")]
+    Maintenance(#[from] crate::maintenance::MaintenanceError),
+    #[error("{0}")]
+    Upstream(#[from] crate::llm::upstream::UpstreamBuildError),
 }
 
 /// The signing-key purpose of the audit log's checkpoints.
@@ -80,6 +91,16 @@ pub struct App {
     pub meter: Meter,
     /// Saved health analyses, sealed at rest.
     pub analyses: Analyses,
+    /// The LLM router over the provider key pool.
+    pub llm: Router,
+    pub maintenance: Maintenance,
+    pub notifier: Notifier,
+    /// Chat sessions and their messages, sealed at rest.
+    pub chats: Chats,
+    /// The master key, for rotation; every other use goes through a service.
+    pub master_key: Arc<MasterKey>,
+    /// Cancelled at shutdown: stops the background tasks (the health monitor).
+    pub background: CancellationToken,
     pub catalog: Catalog,
     pub registry: Registry,
     pub subscriptions: SubscriptionHub,
@@ -124,7 +145,8 @@ impl App {
             )
         };
         let signing_keys = SigningKeys::new(store.clone(), master_key.clone(), clock.clone());
-        let analyses = Analyses::new(store.clone(), master_key, clock.clone());
+        let analyses = Analyses::new(store.clone(), master_key.clone(), clock.clone());
+        let chats = Chats::new(store.clone(), master_key.clone(), clock.clone());
         let audit_key = signing_keys.load_or_create(AUDIT_KEY_PURPOSE).await?;
         let audit = AuditLog::new(
             store.clone(),
@@ -152,6 +174,32 @@ impl App {
             config.features.clone(),
             clock.clone(),
         );
+        let notifier = Notifier::start(&config.notifications, clock.clone());
+        let maintenance = Maintenance::load(MaintenanceParts {
+            store: store.clone(),
+            audit: audit.clone(),
+            notifier: notifier.clone(),
+            config: config.maintenance.clone(),
+            clock: clock.clone(),
+            switches: meter.switches().clone(),
+        })
+        .await?;
+        let pool = KeyPool::load(store.clone(), master_key.clone(), clock.clone()).await?;
+        let upstream = Upstream::new(UpstreamLimits {
+            connect: Duration::from_secs(config.llm.connect_timeout_secs),
+            first_byte: Duration::from_secs(config.llm.first_byte_timeout_secs),
+            total: Duration::from_secs(config.llm.total_timeout_secs),
+            max_reply_bytes: config.llm.max_reply_bytes,
+        })?;
+        let llm = Router::new(RouterParts {
+            pool,
+            upstream,
+            config: config.llm.clone(),
+            notifier: notifier.clone(),
+            maintenance: maintenance.clone(),
+        });
+        let background = CancellationToken::new();
+        llm.start_monitor(background.clone());
         let (local_owner, created) = users.ensure_local_owner().await?;
         if created {
             tracing::info!(
@@ -177,6 +225,12 @@ impl App {
             auth,
             meter,
             analyses,
+            llm,
+            maintenance,
+            notifier,
+            chats,
+            master_key,
+            background,
             catalog,
             registry,
             subscriptions: SubscriptionHub::default(),
@@ -220,6 +274,29 @@ impl App {
         Ok(vec![active.verifying_key()])
     }
 
+    /// Re-seals every sealed value in the store (signing keys, saved analyses, provider
+    /// keys, chat messages) under `new`, in one transaction: all of them move or none does.
+    /// The caller then puts `new` where the next start will load it. Stop the server first:
+    /// a running one still holds the old key.
+    pub async fn reseal_under(
+        &self,
+        new: Arc<MasterKey>,
+    ) -> Result<Vec<(&'static str, usize)>, StoreError> {
+        let old = self.master_key.clone();
+        self.store
+            .write(move |tx| {
+                let columns = [
+                    crate::secrets::SEALED_SIGNING_KEYS,
+                    crate::health::history::SEALED_ANALYSES,
+                    crate::llm::pool::SEALED_PROVIDER_KEYS,
+                    crate::chat::SEALED_CHAT_MESSAGES,
+                ];
+                crate::secrets::rotation::reseal_columns(tx, &columns, &old, &new)
+                    .map_err(|e| StoreError::Rejected(e.to_string()))
+            })
+            .await
+    }
+
     pub fn uptime_seconds(&self) -> u64 {
         self.started.elapsed().as_secs()
     }
@@ -246,6 +323,7 @@ impl App {
     /// Anchors the audit log with a last checkpoint, then flushes and closes the store. Call
     /// once, after the transports have drained.
     pub async fn shutdown(&self) -> Result<(), StoreError> {
+        self.background.cancel();
         if let Err(error) = self.meter.flush().await {
             tracing::warn!(%error, "usage records were lost at shutdown");
         }
@@ -308,6 +386,8 @@ fn build_registry(catalog: &Catalog, options: AppOptions) -> Result<Registry, Ve
     crate::health::history::register(&mut builder);
     crate::health::calculators::register(&mut builder);
     crate::health::bloodwork::register(&mut builder);
+    crate::chat::register(&mut builder);
+    crate::llm::tools::register(&mut builder);
     #[cfg(feature = "conformance")]
     if options.conformance_fixtures {
         crate::conformance::register(&mut builder);

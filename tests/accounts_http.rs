@@ -11,23 +11,13 @@ mod common;
 use std::path::Path;
 
 use common::sse::SseReader;
-use common::{HttpServer, call, connect_http_as, fresh_db, run_cli, run_cli_with_input, within};
+use common::{
+    HttpServer, call, cli, connect_http_as, fresh_db, run_cli, run_cli_with_input, within,
+};
 use rmcp::model::{CallToolRequestParams, ReadResourceRequestParams};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";
-
-/// Runs a CLI command that must succeed and returns its standard output, trimmed.
-fn cli(db: &Path, args: &[&str]) -> String {
-    let output = run_cli(db, args);
-    assert!(
-        output.status.success(),
-        "`consilium {}` failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
 
 fn create_user(db: &Path, email: &str, plan: &str) {
     cli(

@@ -6,23 +6,12 @@ mod common;
 
 use std::path::Path;
 
-use common::{HttpServer, call, connect_http_as, fresh_db, run_cli};
+use common::{HttpServer, call, cli, connect_http_as, fresh_db};
 use rmcp::model::{
     ArgumentInfo, CompleteRequestParams, ContentBlock, ReadResourceRequestParams, Reference,
     ResourceContents,
 };
 use serde_json::{Value, json};
-
-fn cli(db: &Path, args: &[&str]) -> String {
-    let output = run_cli(db, args);
-    assert!(
-        output.status.success(),
-        "`consilium {}` failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
 
 fn user_with_key(db: &Path, email: &str) -> String {
     cli(

@@ -59,6 +59,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             app.shutdown().await?;
             outcome
         }
+        Command::Providers(command) => {
+            let app = start_quietly(config).await?;
+            let outcome = super::providers::providers(app.clone(), command).await;
+            app.shutdown().await?;
+            outcome
+        }
+        Command::Secrets(command) => {
+            let app = start_quietly(config).await?;
+            let outcome = super::secrets::secrets(app.clone(), command).await;
+            app.shutdown().await?;
+            outcome
+        }
+        Command::Maintenance(command) => {
+            let app = start_quietly(config).await?;
+            let outcome = super::providers::maintenance(app.clone(), command).await;
+            app.shutdown().await?;
+            outcome
+        }
     }
 }
 

@@ -5,6 +5,8 @@
 mod accounts;
 mod commands;
 mod in_process;
+mod providers;
+mod secrets;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -59,6 +61,15 @@ pub enum Command {
     /// Verify, export or query the tamper-evident audit log.
     #[command(subcommand)]
     Audit(accounts::AuditCommand),
+    /// Manage the language-model provider keys of the shared pool.
+    #[command(subcommand)]
+    Providers(providers::ProvidersCommand),
+    /// Enter or leave maintenance, switch features on or off.
+    #[command(subcommand)]
+    Maintenance(providers::MaintenanceCommand),
+    /// Rotate the master key that encrypts secrets at rest.
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
 }
 
 #[derive(Debug, Default, Args)]

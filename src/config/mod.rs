@@ -7,6 +7,7 @@
 
 mod access;
 mod env;
+mod llm;
 mod mask;
 
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub use access::{AuditConfig, AuthConfig, FALLBACK_PLAN, FeaturesConfig, PlanLimits, PlansConfig};
 pub use env::{VARIABLES, apply_env_overrides};
+pub use llm::{LlmConfig, MaintenanceConfig, ModelPrice, NotificationsConfig, WebhookTarget};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -51,6 +53,9 @@ pub struct Config {
     pub plans: PlansConfig,
     pub features: FeaturesConfig,
     pub audit: AuditConfig,
+    pub llm: LlmConfig,
+    pub maintenance: MaintenanceConfig,
+    pub notifications: NotificationsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -182,6 +187,8 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.plans.validate()?;
+        self.llm.validate()?;
+        self.notifications.validate()?;
         if self.auth.access_token_ttl_secs == 0 || self.auth.refresh_token_ttl_secs == 0 {
             return Err(ConfigError::Invalid {
                 field: "auth token lifetimes",

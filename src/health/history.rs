@@ -45,6 +45,19 @@ pub struct Analyses {
     clock: Arc<dyn Clock>,
 }
 
+/// The sealed analyses, for master key rotation.
+pub const SEALED_ANALYSES: crate::secrets::rotation::SealedColumn =
+    crate::secrets::rotation::SealedColumn {
+        name: "saved analysis",
+        table: "analyses",
+        column: "sealed",
+        select: "SELECT rowid, sealed, id, user_id FROM analyses",
+        associated_data: |row| {
+            let (id, owner): (String, String) = (row.get(2)?, row.get(3)?);
+            Ok(format!("analysis:{id}:{owner}").into_bytes())
+        },
+    };
+
 fn associated_data(id: &str, owner: &UserId) -> Vec<u8> {
     format!("analysis:{id}:{owner}").into_bytes()
 }

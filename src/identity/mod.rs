@@ -33,6 +33,7 @@ pub use keys::ApiKeys;
 pub use login::MAX_FAILED_LOGINS;
 pub use model::{ApiKeyInfo, AuthMethod, Principal, User};
 pub use password::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PasswordHasher, check_password_policy};
+pub(crate) use rows::is_unique_violation;
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 pub use types::{Plan, Role, Scope, UserId};
 pub use users::{LOCAL_OWNER_EMAIL, UserFilter, Users};

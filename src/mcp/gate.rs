@@ -82,6 +82,13 @@ pub fn settle<T>(
 }
 
 /// The refusal as a tool error: the same object the metering service defines.
+/// The refusal of a call during maintenance: `{code: "MAINTENANCE", message, details: {mode, eta}}`.
+pub fn maintenance_error(refusal: &crate::maintenance::MaintenanceRefusal) -> ToolError {
+    ToolError::new(codes::MAINTENANCE, refusal.message.clone())
+        .with_details(serde_json::json!({ "mode": refusal.mode, "eta": refusal.eta }))
+        .with_action("retry_later")
+}
+
 fn refusal_error(refusal: &LimitExceeded) -> ToolError {
     let body = refusal.to_json();
     let action = match body.get("action").and_then(|a| a.as_str()) {

@@ -2,7 +2,7 @@
 //! contribute to, and the per-session state. A thin adapter over the capability services;
 //! it must not hold domain logic.
 
-mod gate;
+pub mod gate;
 pub mod registry;
 pub mod server;
 pub mod session;

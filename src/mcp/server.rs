@@ -116,6 +116,15 @@ impl ConsiliumServer {
                 .into_result(),
             ));
         }
+        if let Some(refusal) = self
+            .app
+            .maintenance
+            .refusal(principal.acts_as_admin(), tool.access.feature.as_deref())
+        {
+            return Ok(CallToolResponse::Complete(
+                gate::maintenance_error(&refusal).into_result(),
+            ));
+        }
         let _running = self.app.in_flight.start();
         let started = std::time::Instant::now();
         let admission = match gate::admit(&self.app, &principal, &request.name, &tool.access).await
@@ -163,6 +172,9 @@ impl ConsiliumServer {
             &outcome,
         );
         let mut result = outcome.unwrap_or_else(ToolError::into_result);
+        if let Some(banner) = self.app.maintenance.banner() {
+            result.content.push(rmcp::model::ContentBlock::text(banner));
+        }
         if tool.access.saves_analysis {
             self.save_analysis(&principal, &request.name, &mut result)
                 .await;

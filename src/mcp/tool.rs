@@ -35,6 +35,12 @@ pub mod codes {
     pub const INTERNAL: &str = "INTERNAL";
     /// The principal lacks the scope or role the tool needs.
     pub const FORBIDDEN: &str = "FORBIDDEN";
+    /// The server is in maintenance; `details` carry the mode and the expected end.
+    pub const MAINTENANCE: &str = "MAINTENANCE";
+    /// No provider key fits and the client offers no model of its own.
+    pub const NO_PROVIDER: &str = "NO_PROVIDER";
+    /// Every provider tried failed; `details.attempts` says how.
+    pub const PROVIDERS_FAILED: &str = "PROVIDERS_FAILED";
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

@@ -46,6 +46,7 @@ pub use recorder::{BATCH_ROWS, FLUSH_INTERVAL};
 pub use reports::{BurnRate, DayUsage, LimitUsage, PlanUsage, PlatformUsage, TopUser, UserUsage};
 
 use counters::{Charge, Ledger, Now, Reservation};
+pub use plans::FeatureSwitches;
 use plans::PlanBook;
 use recorder::Recorder;
 use tables::{Op, UsageRow};
@@ -113,6 +114,11 @@ impl Meter {
     /// A refusal is not recorded here: pass it to [`Meter::record_refusal`].
     /// The first call of a user's day in this process reads their stored
     /// totals, so a restart does not give anyone a fresh day.
+    /// The features switched off for everyone, changeable at run time.
+    pub fn switches(&self) -> &FeatureSwitches {
+        self.inner.book.switches()
+    }
+
     pub async fn admit(&self, call: &CallRequest) -> Result<Admission, AdmitError> {
         if let Some(feature) = &call.feature
             && self.inner.book.is_disabled(feature)

@@ -6,6 +6,7 @@
 //! must not count anything or decide whether a call fits.
 
 use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
 
 use crate::config::{FALLBACK_PLAN, FeaturesConfig, PlanLimits, PlansConfig};
 
@@ -107,14 +108,53 @@ pub struct AppliedPlan {
 #[derive(Debug, Clone)]
 pub struct PlanBook {
     plans: PlansConfig,
-    disabled: HashSet<String>,
+    disabled: FeatureSwitches,
+}
+
+/// The features switched off for everyone: from the configuration at start, then changed
+/// at run time by admins (`crate::maintenance` persists those changes). Shared by every
+/// clone, so a switch takes effect on the next call.
+#[derive(Debug, Clone, Default)]
+pub struct FeatureSwitches(Arc<RwLock<HashSet<String>>>);
+
+impl FeatureSwitches {
+    pub fn is_disabled(&self, feature: &str) -> bool {
+        self.0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(feature)
+    }
+
+    /// Switches `feature` on or off; says whether that changed anything.
+    pub fn set(&self, feature: &str, enabled: bool) -> bool {
+        let mut disabled = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if enabled {
+            disabled.remove(feature)
+        } else {
+            disabled.insert(feature.to_owned())
+        }
+    }
+
+    pub fn disabled(&self) -> Vec<String> {
+        let mut list: Vec<String> = self
+            .0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect();
+        list.sort();
+        list
+    }
 }
 
 impl PlanBook {
     pub fn new(plans: PlansConfig, features: &FeaturesConfig) -> Self {
         Self {
             plans,
-            disabled: features.disabled.iter().cloned().collect(),
+            disabled: FeatureSwitches(Arc::new(RwLock::new(
+                features.disabled.iter().cloned().collect(),
+            ))),
         }
     }
 
@@ -136,7 +176,11 @@ impl PlanBook {
 
     /// Whether the operator switched `feature` off, for everyone.
     pub fn is_disabled(&self, feature: &str) -> bool {
-        self.disabled.contains(feature)
+        self.disabled.is_disabled(feature)
+    }
+
+    pub fn switches(&self) -> &FeatureSwitches {
+        &self.disabled
     }
 }
 

@@ -131,6 +131,13 @@ impl MasterKey {
     }
 
     /// Standard padded base64 followed by a newline, in a buffer wiped on drop.
+    /// The key as base64 text, for an operator who keeps it outside a key file (rotation with
+    /// `CONSILIUM_MASTER_KEY`). Wiped when dropped; never log it.
+    pub fn export_base64(&self) -> Zeroizing<String> {
+        let line = self.encoded_line();
+        Zeroizing::new(String::from_utf8_lossy(line.trim_ascii()).into_owned())
+    }
+
     pub(super) fn encoded_line(&self) -> Zeroizing<Vec<u8>> {
         let mut line = Zeroizing::new(vec![0u8; MAX_ENCODED_LEN]);
         // 32 bytes always fit in 64 characters; the fallback only keeps this panic-free.

@@ -22,6 +22,7 @@ mod error;
 mod key;
 mod key_file;
 mod mask;
+pub mod rotation;
 mod seal;
 mod signing_keys;
 
@@ -31,5 +32,6 @@ pub use key_file::{DEFAULT_KEY_FILE_NAME, default_key_file};
 pub use mask::mask;
 pub use seal::{FORMAT_VERSION, open, open_str, reseal, seal, seal_str};
 pub use signing_keys::{
-    ActiveSigningKey, PublicSigningKey, SigningKeyError, SigningKeys, jwk_thumbprint, jwks,
+    ActiveSigningKey, PublicSigningKey, SEALED_SIGNING_KEYS, SigningKeyError, SigningKeys,
+    jwk_thumbprint, jwks,
 };

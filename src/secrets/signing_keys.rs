@@ -386,6 +386,20 @@ fn check_purpose(purpose: &str) -> Result<String, SigningKeyError> {
 }
 
 /// Binds a sealed seed to its purpose and kid.
+/// The sealed private halves, for master key rotation.
+pub const SEALED_SIGNING_KEYS: super::rotation::SealedColumn = super::rotation::SealedColumn {
+    name: "signing key",
+    table: "signing_keys",
+    column: "private_sealed",
+    select: "SELECT rowid, private_sealed, purpose, kid FROM signing_keys",
+    associated_data: |row| {
+        Ok(associated_data(
+            &row.get::<_, String>(2)?,
+            &row.get::<_, String>(3)?,
+        ))
+    },
+};
+
 fn associated_data(purpose: &str, kid: &str) -> Vec<u8> {
     format!("signing_key:{purpose}:{kid}").into_bytes()
 }

@@ -53,6 +53,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "analyses",
         sql: include_str!("migrations/0006_analyses.sql"),
     },
+    Migration {
+        version: 7,
+        name: "llm",
+        sql: include_str!("migrations/0007_llm.sql"),
+    },
 ];
 
 const CREATE_RECORD_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

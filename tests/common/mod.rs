@@ -497,3 +497,15 @@ pub fn mcp_error_code(error: &rmcp::ServiceError) -> Option<i32> {
         _ => None,
     }
 }
+
+/// Runs a one-shot CLI command that must succeed, and returns its standard output trimmed.
+pub fn cli(db: &Path, args: &[&str]) -> String {
+    let output = run_cli(db, args);
+    assert!(
+        output.status.success(),
+        "`consilium {}` failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
