@@ -324,6 +324,7 @@ impl App {
     /// once, after the transports have drained.
     pub async fn shutdown(&self) -> Result<(), StoreError> {
         self.background.cancel();
+        self.llm.pool().flush();
         if let Err(error) = self.meter.flush().await {
             tracing::warn!(%error, "usage records were lost at shutdown");
         }

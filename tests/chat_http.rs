@@ -89,6 +89,40 @@ async fn a_users_chat_is_served_by_the_shared_pool_stored_for_them_and_paused_by
         1,
         "the key was tested before it was stored"
     );
+    // A higher-priority key the provider refuses, quoting it back as some providers do: the
+    // chat fails over, and the quoted key must not reach the log.
+    upstream.set_default(
+        "refused",
+        Behaviour::Status(
+            401,
+            None,
+            "Incorrect API key provided: sk-refused-0123456789abcdefLEAKED",
+        ),
+    );
+    let refused = run_cli_with_input(
+        &db,
+        &[
+            "providers",
+            "add",
+            "--provider",
+            "openai",
+            "--label",
+            "refused",
+            "--base-url",
+            &upstream.base_url("refused", "openai"),
+            "--models",
+            "gpt-test",
+            "--priority",
+            "9",
+            "--skip-test",
+        ],
+        "sk-refused-0123456789abcdefLEAKED\n",
+    );
+    assert!(
+        refused.status.success(),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     let alice = user_key(&db, "alice@example.org", "chat");
     let bob = user_key(&db, "bob@example.org", "chat");
     let owner = cli(
@@ -115,6 +149,10 @@ async fn a_users_chat_is_served_by_the_shared_pool_stored_for_them_and_paused_by
     let reply = structured(&first);
     assert_eq!(reply["label"], "model-written");
     assert_eq!(reply["served_by"]["source"], "shared_pool");
+    assert_eq!(
+        reply["attempts"][0]["outcome"], "auth",
+        "the refused key was tried first"
+    );
     assert_eq!(reply["served_by"]["model"], "scripted-model");
     assert_eq!(reply["usage"]["tokens_in"], 11);
     let session = reply["session_id"]
@@ -182,9 +220,14 @@ async fn a_users_chat_is_served_by_the_shared_pool_stored_for_them_and_paused_by
     assert_eq!(error["details"]["eta"], "in 10 minutes");
     let listed = call(&ops, "admin_provider_list", json!({})).await;
     let listed = structured(&listed);
-    assert_eq!(listed["keys"][0]["key"], "****RETZ");
+    let primary = listed["keys"]
+        .as_array()
+        .and_then(|keys| keys.iter().find(|k| k["label"] == "primary"))
+        .cloned()
+        .expect("the primary key is listed");
+    assert_eq!(primary["key"], "****RETZ");
     assert_eq!(
-        listed["keys"][0]["calls"], 2,
+        primary["calls"], 2,
         "two chats (the test before adding is not counted)"
     );
     call(&ops, "admin_set_maintenance", json!({ "mode": "off" })).await;
@@ -218,6 +261,14 @@ async fn a_users_chat_is_served_by_the_shared_pool_stored_for_them_and_paused_by
         "the key is in the server's log"
     );
     assert!(!log.contains("0123456789abcdefSECRETZ"));
+    assert!(
+        log.contains("a provider call failed"),
+        "the failure was logged"
+    );
+    assert!(
+        !log.contains("0123456789abcdefLEAKED"),
+        "a quoted key reached the log"
+    );
     for name in ["consilium.sqlite", "consilium.sqlite-wal"] {
         let path = server.dir.path().join(name);
         if let Ok(bytes) = std::fs::read(&path) {

@@ -10,6 +10,7 @@
 pub mod health;
 mod rows;
 
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use serde::Serialize;
@@ -94,6 +95,10 @@ pub struct PoolKey {
     pub record: KeyRecord,
     sealed: Vec<u8>,
     health: Mutex<KeyHealth>,
+    /// When the health row was last written (unix seconds), and whether memory has moved
+    /// on since: routine counters are written at most once a second per key.
+    persisted_at: AtomicI64,
+    dirty: AtomicBool,
 }
 
 impl PoolKey {
@@ -102,6 +107,8 @@ impl PoolKey {
             record,
             sealed,
             health: Mutex::new(health),
+            persisted_at: AtomicI64::new(0),
+            dirty: AtomicBool::new(false),
         }
     }
 
@@ -472,23 +479,48 @@ impl KeyPool {
     }
 
     /// Applies a call's outcome to the key's health and queues the row's update (batched,
-    /// off the request path). Returns what changed.
+    /// off the request path). A change of status or cooldown is queued at once; routine
+    /// counters at most once a second per key, the rest by [`KeyPool::flush`]. Returns
+    /// what changed.
     pub fn record(
         &self,
         key: &PoolKey,
         apply: impl FnOnce(&mut KeyHealth, Timestamp) -> HealthChange,
     ) -> HealthChange {
         let now = self.now();
-        let (change, health) = {
+        let (change, health, significant) = {
             let mut health = key.lock();
+            let before = (health.status, health.cooldown_until);
             let change = apply(&mut health, now);
-            (change, health.clone())
+            let significant = (health.status, health.cooldown_until) != before;
+            (change, health.clone(), significant)
         };
+        let seconds = now.unix_seconds();
+        if significant || key.persisted_at.load(Ordering::Relaxed) != seconds {
+            key.persisted_at.store(seconds, Ordering::Relaxed);
+            key.dirty.store(false, Ordering::Relaxed);
+            self.persist(key, health, now);
+        } else {
+            key.dirty.store(true, Ordering::Relaxed);
+        }
+        change
+    }
+
+    fn persist(&self, key: &PoolKey, health: KeyHealth, now: Timestamp) {
         let (id, stamp) = (key.record.id.clone(), now.to_rfc3339());
         self.inner
             .store
             .enqueue(move |tx| rows::save_health(tx, &id, &health, &stamp));
-        change
+    }
+
+    /// Writes every key whose counters moved since their last write; at shutdown.
+    pub fn flush(&self) {
+        let now = self.now();
+        for key in self.snapshot().iter() {
+            if key.dirty.swap(false, Ordering::Relaxed) {
+                self.persist(key, key.health(), now);
+            }
+        }
     }
 
     /// Whether `user` lets the shared pool serve them when they have keys of their own.
