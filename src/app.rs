@@ -387,6 +387,7 @@ fn build_registry(catalog: &Catalog, options: AppOptions) -> Result<Registry, Ve
     crate::health::history::register(&mut builder);
     crate::health::calculators::register(&mut builder);
     crate::health::bloodwork::register(&mut builder);
+    crate::health::risk::register(&mut builder);
     crate::chat::register(&mut builder);
     crate::llm::tools::register(&mut builder);
     #[cfg(feature = "conformance")]

@@ -132,3 +132,42 @@ async fn the_calculators_are_listed_and_their_ids_completed() {
             .contains(&"qtc_bazett".to_string())
     );
 }
+
+#[tokio::test]
+async fn a_risk_model_answers_over_http_and_an_out_of_range_input_is_refused_by_name() {
+    let (dir, db) = fresh_db();
+    let key = user_with_key(&db, "grace@example.org");
+    let server = HttpServer::spawn_on(dir, db, &[], &[]).await;
+    let (client, _) = connect_http_as(&server.mcp_url(), &key).await;
+    let inputs = json!({"age": 55, "sex": "male", "race": "african_american",
+        "total_cholesterol": "5.51 mmol/L", "hdl": 50, "systolic_bp": 120});
+    let result = call(
+        &client,
+        "risk_assessment",
+        json!({"model": "ascvd_pce_2013", "inputs": inputs}),
+    )
+    .await;
+    assert_ne!(result.is_error, Some(true), "{result:?}");
+    let body = result.structured_content.clone().unwrap_or_default();
+    // Goff 2014's worked example for African American men: 6.1%.
+    assert_eq!(body["value"], 6.1);
+    let converted = body["inputs_used"]["total_cholesterol"]
+        .as_f64()
+        .unwrap_or_default();
+    assert!(
+        (converted - 213.07).abs() < 0.01,
+        "5.51 mmol/L × 38.67 = {converted} mg/dL"
+    );
+    let young = json!({"age": 30, "sex": "male", "race": "white", "total_cholesterol": 213,
+        "hdl": 50, "systolic_bp": 120});
+    let refused = call(
+        &client,
+        "risk_assessment",
+        json!({"model": "ascvd_pce_2013", "inputs": young}),
+    )
+    .await;
+    assert_eq!(refused.is_error, Some(true));
+    let error = refused.structured_content.clone().unwrap_or_default();
+    assert_eq!(error["code"], "INVALID_ARGUMENTS");
+    assert_eq!(error["details"]["field"], "inputs.age");
+}

@@ -406,6 +406,10 @@ pub mod units {
     pub const GLUCOSE_MG_DL: &[Alternative] = &[times("mmol/L", 18.016)];
     /// Urea in mmol/L to blood urea nitrogen in mg/dL: × 2.801 (2 × 14.007 g/mol of nitrogen).
     pub const BUN_MG_DL: &[Alternative] = &[times("mmol/L", 2.801)];
+    /// Cholesterol: 1 mmol/L = 38.67 mg/dL (molar mass 386.65 g/mol).
+    pub const CHOLESTEROL_MG_DL: &[Alternative] = &[times("mmol/L", 38.67)];
+    /// Waist circumference: inches (2.54 cm exactly) to centimetres.
+    pub const WAIST_CM: &[Alternative] = &[times("in", 2.54)];
 }
 
 #[cfg(test)]

@@ -6,9 +6,7 @@ use crate::health::InputError;
 
 pub const ALL: &[Calculator] = &[HOMA_IR, CALCULATED_LDL];
 
-/// Cholesterol: 1 mmol/L = 38.67 mg/dL (molar mass 386.65 g/mol); triglycerides: 1 mmol/L
-/// = 88.57 mg/dL (as triolein, 885.7 g/mol).
-const CHOLESTEROL_MG_DL: &[Alternative] = &[times("mmol/L", 38.67)];
+/// Triglycerides: 1 mmol/L = 88.57 mg/dL (as triolein, 885.7 g/mol).
 const TRIGLYCERIDES_MG_DL: &[Alternative] = &[times("mmol/L", 88.57)];
 
 const CALCULATED_LDL: Calculator = Calculator {
@@ -20,7 +18,7 @@ const CALCULATED_LDL: Calculator = Calculator {
             "total_cholesterol",
             "Total cholesterol",
             "mg/dL",
-            CHOLESTEROL_MG_DL,
+            units::CHOLESTEROL_MG_DL,
             50.0,
             1000.0,
         ),
@@ -28,7 +26,7 @@ const CALCULATED_LDL: Calculator = Calculator {
             "hdl",
             "HDL cholesterol",
             "mg/dL",
-            CHOLESTEROL_MG_DL,
+            units::CHOLESTEROL_MG_DL,
             5.0,
             200.0,
         ),

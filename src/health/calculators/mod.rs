@@ -19,6 +19,7 @@ mod medications;
 mod metabolic;
 mod obstetrics;
 mod renal;
+mod risk;
 mod scores;
 pub mod tools;
 
@@ -97,6 +98,7 @@ pub struct OutputSpec {
 pub fn all() -> impl Iterator<Item = &'static Calculator> {
     [
         renal::ALL,
+        risk::ALL,
         cardiac::ALL,
         body::ALL,
         electrolytes::ALL,
