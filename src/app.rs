@@ -91,6 +91,8 @@ pub struct App {
     pub meter: Meter,
     /// Saved health analyses, sealed at rest.
     pub analyses: Analyses,
+    /// Foods imported from USDA SR28, cached until the next import.
+    pub imported_foods: crate::health::nutrition::ImportedFoods,
     /// The LLM router over the provider key pool.
     pub llm: Router,
     pub maintenance: Maintenance,
@@ -213,6 +215,7 @@ impl App {
             config.catalog.prompts_dir.as_deref(),
         )?;
         let registry = build_registry(&catalog, options).map_err(AppError::Registry)?;
+        let imported_foods = crate::health::nutrition::ImportedFoods::new(store.clone());
         Ok(Arc::new(App {
             config,
             clock,
@@ -225,6 +228,7 @@ impl App {
             auth,
             meter,
             analyses,
+            imported_foods,
             llm,
             maintenance,
             notifier,
@@ -388,6 +392,7 @@ fn build_registry(catalog: &Catalog, options: AppOptions) -> Result<Registry, Ve
     crate::health::calculators::register(&mut builder);
     crate::health::bloodwork::register(&mut builder);
     crate::health::risk::register(&mut builder);
+    crate::health::nutrition::register(&mut builder);
     crate::chat::register(&mut builder);
     crate::llm::tools::register(&mut builder);
     #[cfg(feature = "conformance")]

@@ -65,6 +65,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             app.shutdown().await?;
             outcome
         }
+        Command::Data(command) => {
+            let app = start_quietly(config).await?;
+            let outcome = super::data::data(app.clone(), command).await;
+            app.shutdown().await?;
+            outcome
+        }
         Command::Secrets(command) => {
             let app = start_quietly(config).await?;
             let outcome = super::secrets::secrets(app.clone(), command).await;

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod commands;
+mod data;
 mod in_process;
 mod providers;
 mod secrets;
@@ -70,6 +71,9 @@ pub enum Command {
     /// Rotate the master key that encrypts secrets at rest.
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
+    /// Import reference data (the USDA food database).
+    #[command(subcommand)]
+    Data(data::DataCommand),
 }
 
 #[derive(Debug, Default, Args)]

@@ -1,6 +1,7 @@
 //! Health analysis on deterministic cores: every number is computed here, in Rust, from
 //! reference data whose source is cited next to it, never asked of a language model.
 //!
+//! - [`nutrition`]: a meal's nutrients from USDA SR28 data, with FDA daily values;
 //! - [`fitness`]: energy from MET values (Compendium of Physical Activities), WHO 2020
 //!   activity guidelines;
 //! - [`risk`]: validated risk models (pooled cohort equations, Framingham, FINDRISC,
@@ -21,6 +22,7 @@ pub mod calculators;
 pub mod dna;
 pub mod fitness;
 pub mod history;
+pub mod nutrition;
 pub mod risk;
 
 use schemars::JsonSchema;

@@ -58,6 +58,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "llm",
         sql: include_str!("migrations/0007_llm.sql"),
     },
+    Migration {
+        version: 8,
+        name: "usda_foods",
+        sql: include_str!("migrations/0008_usda_foods.sql"),
+    },
 ];
 
 const CREATE_RECORD_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -63,6 +63,11 @@ pub fn consilium_command(db: &Path) -> Command {
 /// Runs a one-shot CLI command to completion, failing the test if it hangs. Output is read
 /// while the command runs, so a long listing cannot fill the pipe and stall it.
 pub fn run_cli(db: &Path, args: &[&str]) -> Output {
+    run_cli_within(db, args, STEP)
+}
+
+/// [`run_cli`] for a command allowed longer than one step, such as a data import.
+pub fn run_cli_within(db: &Path, args: &[&str], limit: Duration) -> Output {
     let child = consilium_command(db)
         .args(args)
         .stdin(Stdio::null())
@@ -75,14 +80,14 @@ pub fn run_cli(db: &Path, args: &[&str]) -> Output {
     std::thread::spawn(move || {
         let _ = done.send(child.wait_with_output());
     });
-    match finished.recv_timeout(STEP) {
+    match finished.recv_timeout(limit) {
         Ok(output) => output.expect("the output of the exited child"),
         Err(_) => {
             let _ = Command::new("kill")
                 .args(["-KILL", &pid.to_string()])
                 .status();
             panic!(
-                "`consilium {}` did not exit within {STEP:?}",
+                "`consilium {}` did not exit within {limit:?}",
                 args.join(" ")
             );
         }

@@ -1,0 +1,56 @@
+//! `nutrition_analysis`: a meal's energy, macronutrients, sodium and key micronutrients from
+//! USDA Standard Reference data, with the FDA 2016 daily values.
+//!
+//! The built-in table (`tools/health/foods.toml`, common foods, each row citing its NDB
+//! number) works out of the box; `consilium data import-usda DIR` adds all of SR28 to the
+//! store ([`usda`]). Foods are matched to text with a score and ambiguity is reported
+//! ([`matching`]); household amounts go through each food's own USDA measures
+//! ([`amounts`]). Nothing here asks a model; only [`usda`] touches the store.
+
+pub mod amounts;
+pub mod analysis;
+pub mod matching;
+pub mod table;
+pub mod usda;
+
+use std::sync::Arc;
+
+pub use analysis::{NutritionArguments, NutritionResult, analyse};
+pub use table::{FOODS_FILE, FoodTable};
+pub use usda::ImportedFoods;
+
+use crate::mcp::tool::codes;
+use crate::mcp::{RegistryBuilder, ToolContext, ToolError};
+
+pub fn register(builder: &mut RegistryBuilder<'_>) {
+    let text = match builder.catalog().tool_file("health/foods.toml") {
+        Some(file) => file.text.clone(),
+        None => {
+            builder.data_error(FOODS_FILE, "the file is missing");
+            return;
+        }
+    };
+    let table = match FoodTable::parse(&text) {
+        Ok(table) => Arc::new(table),
+        Err(error) => {
+            builder.data_error(FOODS_FILE, error.message);
+            return;
+        }
+    };
+    builder.tool(
+        "nutrition_analysis",
+        move |ctx: ToolContext, arguments: NutritionArguments| {
+            let table = table.clone();
+            async move {
+                let imported = ctx.app.imported_foods.current().await.map_err(|error| {
+                    tracing::warn!(%error, "the imported foods could not be read");
+                    ToolError::new(
+                        codes::UNAVAILABLE,
+                        "the food store is unavailable; try again shortly",
+                    )
+                })?;
+                analyse(&arguments, &table, &imported).map_err(ToolError::from)
+            }
+        },
+    );
+}
