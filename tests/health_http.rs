@@ -171,3 +171,25 @@ async fn a_risk_model_answers_over_http_and_an_out_of_range_input_is_refused_by_
     assert_eq!(error["code"], "INVALID_ARGUMENTS");
     assert_eq!(error["details"]["field"], "inputs.age");
 }
+
+#[tokio::test]
+async fn fitness_activities_are_matched_and_totalled_against_the_who_guidelines() {
+    let (dir, db) = fresh_db();
+    let key = user_with_key(&db, "kate@example.org");
+    let server = HttpServer::spawn_on(dir, db, &[], &[]).await;
+    let (client, _) = connect_http_as(&server.mcp_url(), &key).await;
+    let arguments = json!({"weight_kg": 70, "activities": [
+        {"activity": "running 6 mph", "minutes": 30, "days_per_week": 3},
+        {"activity": "weight lifting", "minutes": 40, "days_per_week": 2}
+    ]});
+    let result = call(&client, "fitness_analysis", arguments).await;
+    assert_ne!(result.is_error, Some(true), "{result:?}");
+    let body = result.structured_content.clone().unwrap_or_default();
+    // Compendium 12050 (9.8 MET): 9.8 × 70 × 0.5 = 343 kcal a session.
+    assert_eq!(body["activities"][0]["code"], "12050");
+    assert_eq!(body["activities"][0]["kcal_per_session"], 343.0);
+    // 90 vigorous minutes count as 180 moderate-equivalent ones.
+    assert_eq!(body["weekly"]["moderate_equivalent_minutes"], 180.0);
+    assert_eq!(body["who_2020"]["meets_minimum"], true);
+    assert_eq!(body["who_2020"]["meets_strength"], true);
+}

@@ -1,1 +1,38 @@
-//! placeholder
+//! `fitness_analysis`: energy from MET values of the 2011 Compendium of Physical Activities,
+//! MET-minutes, and the week against the WHO 2020 physical activity guidelines.
+//!
+//! The table is data (`tools/health/compendium.toml`, each row citing its Compendium code);
+//! free text is matched with a score and a close call is reported, never guessed
+//! ([`matching`]). Nothing here asks a model or does I/O.
+
+pub mod analysis;
+pub mod matching;
+pub mod table;
+
+use std::sync::Arc;
+
+pub use analysis::{FitnessArguments, FitnessResult, analyse};
+pub use table::{ActivityTable, COMPENDIUM_FILE};
+
+use crate::mcp::{RegistryBuilder, ToolContext, ToolError};
+
+pub fn register(builder: &mut RegistryBuilder<'_>) {
+    let Some(file) = builder.catalog().tool_file("health/compendium.toml") else {
+        builder.data_error(COMPENDIUM_FILE, "the file is missing");
+        return;
+    };
+    let table = match ActivityTable::parse(&file.text) {
+        Ok(table) => Arc::new(table),
+        Err(error) => {
+            builder.data_error(COMPENDIUM_FILE, error.message);
+            return;
+        }
+    };
+    builder.tool(
+        "fitness_analysis",
+        move |_ctx: ToolContext, arguments: FitnessArguments| {
+            let table = table.clone();
+            async move { analyse(&arguments, &table).map_err(ToolError::from) }
+        },
+    );
+}
