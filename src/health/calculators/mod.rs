@@ -21,6 +21,7 @@ mod obstetrics;
 mod renal;
 mod risk;
 mod scores;
+mod thrombosis;
 pub mod tools;
 
 use schemars::JsonSchema;
@@ -99,6 +100,7 @@ pub fn all() -> impl Iterator<Item = &'static Calculator> {
     [
         renal::ALL,
         risk::ALL,
+        thrombosis::ALL,
         cardiac::ALL,
         body::ALL,
         electrolytes::ALL,
