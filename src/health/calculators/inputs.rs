@@ -408,6 +408,12 @@ pub mod units {
     pub const BUN_MG_DL: &[Alternative] = &[times("mmol/L", 2.801)];
     /// Cholesterol: 1 mmol/L = 38.67 mg/dL (molar mass 386.65 g/mol).
     pub const CHOLESTEROL_MG_DL: &[Alternative] = &[times("mmol/L", 38.67)];
+    /// °F to °C: (°F − 32) × 5/9.
+    pub const TEMPERATURE_C: &[Alternative] = &[Alternative {
+        unit: "F",
+        factor: 5.0 / 9.0,
+        offset: -32.0 * 5.0 / 9.0,
+    }];
     /// Waist circumference: inches (2.54 cm exactly) to centimetres.
     pub const WAIST_CM: &[Alternative] = &[times("in", 2.54)];
 }

@@ -9,6 +9,7 @@
 //! is followed and why. Nothing here does I/O or reads the clock: date calculators take
 //! today's date as an input.
 
+mod apache;
 mod body;
 mod cardiac;
 mod critical_care;
@@ -99,6 +100,7 @@ pub struct OutputSpec {
 pub fn all() -> impl Iterator<Item = &'static Calculator> {
     [
         renal::ALL,
+        apache::ALL,
         risk::ALL,
         thrombosis::ALL,
         cardiac::ALL,

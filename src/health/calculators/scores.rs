@@ -689,12 +689,7 @@ const POINTS: OutputSpec = OutputSpec {
     decimals: 1,
 };
 
-/// °F to °C.
-const TEMPERATURE_C: &[Alternative] = &[Alternative {
-    unit: "F",
-    factor: 5.0 / 9.0,
-    offset: -32.0 * 5.0 / 9.0,
-}];
+const TEMPERATURE_C: &[Alternative] = units::TEMPERATURE_C;
 
 fn count(criteria: &[(bool, &str)]) -> (f64, String) {
     let met: Vec<&str> = criteria
