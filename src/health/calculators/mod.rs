@@ -14,6 +14,7 @@ mod body;
 mod cardiac;
 mod critical_care;
 mod electrolytes;
+mod framingham;
 pub mod inputs;
 mod liver;
 mod medications;
@@ -102,6 +103,7 @@ pub fn all() -> impl Iterator<Item = &'static Calculator> {
         renal::ALL,
         apache::ALL,
         risk::ALL,
+        framingham::ALL,
         thrombosis::ALL,
         cardiac::ALL,
         body::ALL,

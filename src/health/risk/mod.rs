@@ -1,5 +1,5 @@
 //! `risk_assessment`: the validated risk models under one tool — 10-year ASCVD risk (2013
-//! pooled cohort equations), FINDRISC, CHA2DS2-VASc, HAS-BLED, BMI and resting energy
+//! pooled cohort equations), Framingham hard CHD (ATP III), FINDRISC, CHA2DS2-VASc, HAS-BLED, BMI and resting energy
 //! expenditure. Each model is a calculator of `calculate` (same inputs, units, ranges and
 //! citations), so the two tools can never disagree; this module only chooses among the
 //! risk models and must not compute anything itself.
@@ -15,6 +15,7 @@ use crate::mcp::{RegistryBuilder, ToolContext, ToolError};
 /// The models `risk_assessment` offers, each a calculator id.
 pub const MODELS: &[&str] = &[
     "ascvd_pce_2013",
+    "framingham_hard_chd",
     "findrisc",
     "cha2ds2_vasc",
     "has_bled",
@@ -25,7 +26,8 @@ pub const MODELS: &[&str] = &[
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RiskArguments {
-    /// The model: `ascvd_pce_2013` (10-year ASCVD risk, ages 40–79), `findrisc` (type 2
+    /// The model: `ascvd_pce_2013` (10-year ASCVD risk, ages 40–79), `framingham_hard_chd`
+    /// (10-year hard coronary heart disease risk, ATP III, ages 20–79), `findrisc` (type 2
     /// diabetes risk), `cha2ds2_vasc` (stroke risk in atrial fibrillation), `has_bled`
     /// (bleeding risk on anticoagulation), `bmi`, or `bmr_mifflin_st_jeor` (resting energy).
     pub model: String,
