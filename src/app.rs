@@ -394,6 +394,7 @@ fn build_registry(catalog: &Catalog, options: AppOptions) -> Result<Registry, Ve
     crate::health::risk::register(&mut builder);
     crate::health::nutrition::register(&mut builder);
     crate::health::fitness::register(&mut builder);
+    crate::health::dna::register(&mut builder);
     crate::chat::register(&mut builder);
     crate::llm::tools::register(&mut builder);
     #[cfg(feature = "conformance")]

@@ -193,3 +193,30 @@ async fn fitness_activities_are_matched_and_totalled_against_the_who_guidelines(
     assert_eq!(body["who_2020"]["meets_minimum"], true);
     assert_eq!(body["who_2020"]["meets_strength"], true);
 }
+
+#[tokio::test]
+async fn a_raw_genotype_file_is_read_over_http() {
+    let (dir, db) = fresh_db();
+    let key = user_with_key(&db, "lin@example.org");
+    let server = HttpServer::spawn_on(dir, db, &[], &[]).await;
+    let (client, _) = connect_http_as(&server.mcp_url(), &key).await;
+    // Hand-written lines in the 23andMe layout; not anyone's data.
+    let raw = "# rsid\tchromosome\tposition\tgenotype\nrs429358\t19\t45411941\tTC\nrs7412\t19\t45412079\tCC\nrs4244285\t10\t96541616\tGA\nrs4986893\t10\t96540410\tGG\nrs12248560\t10\t96521657\tCC\n";
+    let result = call(&client, "dna_analysis", json!({"raw_file": raw})).await;
+    assert_ne!(result.is_error, Some(true), "{result:?}");
+    let body = result.structured_content.clone().unwrap_or_default();
+    let findings = body["findings"].as_array().cloned().unwrap_or_default();
+    let apoe = findings
+        .iter()
+        .find(|f| f["gene"] == "APOE")
+        .expect("an APOE finding");
+    assert!(apoe.to_string().contains("ε3/ε4"), "{apoe}");
+    let cyp = findings
+        .iter()
+        .find(|f| f["gene"] == "CYP2C19")
+        .expect("a CYP2C19 finding");
+    assert!(
+        cyp.to_string().to_lowercase().contains("intermediate"),
+        "{cyp}"
+    );
+}

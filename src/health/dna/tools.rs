@@ -1,0 +1,67 @@
+//! The `dna_analysis` MCP tool: parses the variant table once at registration and answers
+//! each call with [`analyse`].
+//!
+//! A thin adapter: it must not hold analysis logic, and a table that fails to parse or
+//! validate is reported through the registry instead of registering a tool on bad data.
+
+use std::sync::Arc;
+
+use super::analysis::{DnaArguments, analyse};
+use super::table::{TABLE_PATH, VariantTable};
+use crate::mcp::{RegistryBuilder, ToolError};
+
+pub const TOOL_NAME: &str = "dna_analysis";
+
+pub fn register(builder: &mut RegistryBuilder<'_>) {
+    let origin = format!("tools/{TABLE_PATH}");
+    let parsed = match builder.catalog().tool_file(TABLE_PATH) {
+        Some(file) => VariantTable::parse(&file.text),
+        None => Err("the file is missing".to_string()),
+    };
+    let table = match parsed {
+        Ok(table) => Arc::new(table),
+        Err(message) => {
+            builder.data_error(origin, message);
+            return;
+        }
+    };
+    builder.tool(TOOL_NAME, move |_ctx, arguments: DnaArguments| {
+        let table = table.clone();
+        async move { analyse(&table, &arguments).map_err(ToolError::from) }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+
+    #[test]
+    fn the_tool_registers_from_the_builtin_catalog_with_its_spec() {
+        let catalog = Catalog::load(None, None).unwrap();
+        let mut builder = RegistryBuilder::new(&catalog);
+        register(&mut builder);
+        let registry = builder.build().map_err(|e| format!("{e:?}")).unwrap();
+        let tool = registry.tool(TOOL_NAME).unwrap();
+        assert_eq!(tool.capability, "health");
+        let annotations = tool.definition.annotations.as_ref().unwrap();
+        assert_eq!(annotations.read_only_hint, Some(true));
+        assert_eq!(annotations.destructive_hint, Some(false));
+        assert_eq!(annotations.idempotent_hint, Some(true));
+        assert_eq!(annotations.open_world_hint, Some(false));
+    }
+
+    #[test]
+    fn a_broken_override_table_is_a_data_error_not_a_tool() {
+        let mut catalog = Catalog::load(None, None).unwrap();
+        for file in &mut catalog.tool_files {
+            if file.relative_path == TABLE_PATH {
+                file.text = "[[variant]]\nid = 3\n".into();
+            }
+        }
+        let mut builder = RegistryBuilder::new(&catalog);
+        register(&mut builder);
+        let errors = builder.build().err().unwrap();
+        assert!(errors[0].to_string().contains("variants.toml"));
+    }
+}
