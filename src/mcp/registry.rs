@@ -310,6 +310,27 @@ impl<'c> RegistryBuilder<'c> {
         });
     }
 
+    /// A capability's reference table, the file `relative` under `tools/` parsed once by
+    /// `parse`, shared by the tool that reads it. A missing or invalid file is recorded as a
+    /// data error naming it (start-up then fails) and gives `None`.
+    pub fn data_table<T>(
+        &mut self,
+        relative: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<Arc<T>> {
+        let parsed = match self.catalog.tool_file(relative) {
+            Some(file) => parse(&file.text),
+            None => Err("the file is missing".to_string()),
+        };
+        match parsed {
+            Ok(table) => Some(Arc::new(table)),
+            Err(message) => {
+                self.data_error(format!("tools/{relative}"), message);
+                None
+            }
+        }
+    }
+
     /// A tool described by its spec under `tools/specs`, taking `A` and answering `O`. The
     /// input and output schemas come from the types, so they cannot drift from the code.
     pub fn tool<A, O, F, Fut>(&mut self, name: &str, handler: F) -> &mut Self

@@ -4,8 +4,6 @@
 //! A thin adapter: it must not hold analysis logic, and a table that fails to parse or
 //! validate is reported through the registry instead of registering a tool on bad data.
 
-use std::sync::Arc;
-
 use super::analysis::{BloodworkArguments, analyse};
 use super::table::{ReferenceTable, TABLE_PATH};
 use crate::mcp::{RegistryBuilder, ToolError};
@@ -13,17 +11,8 @@ use crate::mcp::{RegistryBuilder, ToolError};
 pub const TOOL_NAME: &str = "bloodwork_analysis";
 
 pub fn register(builder: &mut RegistryBuilder<'_>) {
-    let origin = format!("tools/{TABLE_PATH}");
-    let parsed = match builder.catalog().tool_file(TABLE_PATH) {
-        Some(file) => ReferenceTable::parse(&file.text),
-        None => Err("the file is missing".to_string()),
-    };
-    let table = match parsed {
-        Ok(table) => Arc::new(table),
-        Err(message) => {
-            builder.data_error(origin, message);
-            return;
-        }
+    let Some(table) = builder.data_table(TABLE_PATH, ReferenceTable::parse) else {
+        return;
     };
     builder.tool(TOOL_NAME, move |_ctx, arguments: BloodworkArguments| {
         let table = table.clone();

@@ -9,24 +9,15 @@ pub mod analysis;
 pub mod matching;
 pub mod table;
 
-use std::sync::Arc;
-
 pub use analysis::{FitnessArguments, FitnessResult, analyse};
 pub use table::{ActivityTable, COMPENDIUM_FILE};
 
 use crate::mcp::{RegistryBuilder, ToolContext, ToolError};
 
 pub fn register(builder: &mut RegistryBuilder<'_>) {
-    let Some(file) = builder.catalog().tool_file("health/compendium.toml") else {
-        builder.data_error(COMPENDIUM_FILE, "the file is missing");
+    let parse = |text: &str| ActivityTable::parse(text).map_err(|e| e.message);
+    let Some(table) = builder.data_table("health/compendium.toml", parse) else {
         return;
-    };
-    let table = match ActivityTable::parse(&file.text) {
-        Ok(table) => Arc::new(table),
-        Err(error) => {
-            builder.data_error(COMPENDIUM_FILE, error.message);
-            return;
-        }
     };
     builder.tool(
         "fitness_analysis",

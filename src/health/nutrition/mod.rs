@@ -13,8 +13,6 @@ pub mod matching;
 pub mod table;
 pub mod usda;
 
-use std::sync::Arc;
-
 pub use analysis::{NutritionArguments, NutritionResult, analyse};
 pub use table::{FOODS_FILE, FoodTable};
 pub use usda::ImportedFoods;
@@ -23,19 +21,9 @@ use crate::mcp::tool::codes;
 use crate::mcp::{RegistryBuilder, ToolContext, ToolError};
 
 pub fn register(builder: &mut RegistryBuilder<'_>) {
-    let text = match builder.catalog().tool_file("health/foods.toml") {
-        Some(file) => file.text.clone(),
-        None => {
-            builder.data_error(FOODS_FILE, "the file is missing");
-            return;
-        }
-    };
-    let table = match FoodTable::parse(&text) {
-        Ok(table) => Arc::new(table),
-        Err(error) => {
-            builder.data_error(FOODS_FILE, error.message);
-            return;
-        }
+    let parse = |text: &str| FoodTable::parse(text).map_err(|e| e.message);
+    let Some(table) = builder.data_table("health/foods.toml", parse) else {
+        return;
     };
     builder.tool(
         "nutrition_analysis",
