@@ -396,6 +396,7 @@ fn build_registry(catalog: &Catalog, options: AppOptions) -> Result<Registry, Ve
     crate::health::fitness::register(&mut builder);
     crate::health::dna::register(&mut builder);
     crate::chat::register(&mut builder);
+    crate::consensus::register(&mut builder);
     crate::llm::tools::register(&mut builder);
     #[cfg(feature = "conformance")]
     if options.conformance_fixtures {

@@ -25,6 +25,7 @@ pub mod cli;
 pub mod config;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod consensus;
 pub mod health;
 pub mod identity;
 pub mod llm;
