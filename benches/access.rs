@@ -8,21 +8,20 @@
 //!
 //! `CONSILIUM_BENCH_QUICK=1` runs fewer iterations.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use consilium::app::{App, AppOptions};
 use consilium::config::{Config, PlanLimits};
-use consilium::identity::{AuthMethod, Email, Plan, Principal, Role, Scope};
-use consilium::metering::{CallRequest, CallUsage, Outcome};
+use consilium::identity::{Email, Plan, Role, Scope};
+use consilium::metering::{CallUsage, Outcome};
+use support::{call_request, percentile};
 
 /// Target from the issue: what the three steps may add at p99.
 const TARGET_P99_MICROS: f64 = 100.0;
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)].as_secs_f64() * 1e6
-}
 
 fn report(name: &str, mut samples: Vec<Duration>) -> f64 {
     samples.sort();
@@ -34,22 +33,6 @@ fn report(name: &str, mut samples: Vec<Duration>) -> f64 {
     p99
 }
 
-fn call_request(principal: &Principal) -> CallRequest {
-    CallRequest {
-        user_id: principal.user_id.clone(),
-        api_key_id: match &principal.via {
-            AuthMethod::ApiKey { key_id } => Some(key_id.clone()),
-            _ => None,
-        },
-        plan: principal.plan.clone(),
-        bypass_limits: false,
-        tool: "server_status".into(),
-        feature: None,
-        feature_units: 0,
-        token_estimate: 0,
-    }
-}
-
 /// One call's added work: authenticate, admit, settle.
 async fn added_work(app: &App, bearer: &str) -> anyhow::Result<Duration> {
     let started = Instant::now();
@@ -58,7 +41,7 @@ async fn added_work(app: &App, bearer: &str) -> anyhow::Result<Duration> {
         .authenticate_bearer(bearer)
         .await
         .map_err(|e| anyhow::anyhow!("authentication failed: {e}"))?;
-    let call = call_request(&principal);
+    let call = call_request(&principal, "server_status", None, 0);
     let admission = app
         .meter
         .admit(&call)

@@ -7,6 +7,9 @@
 //! answering at once, so the difference between the two paths is the server's own cost.
 //! Measured at 1 and 16 concurrent callers. `CONSILIUM_BENCH_QUICK=1` runs fewer calls.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,20 +19,16 @@ use axum::routing::post;
 use consilium::accounts::Requester;
 use consilium::app::{App, AppOptions};
 use consilium::config::{Config, PlanLimits};
-use consilium::identity::{AuthMethod, Email, Plan, Principal, Role, Scope};
+use consilium::identity::{Email, Plan, Role, Scope};
 use consilium::llm::manage::{self, KeyToAdd, Pool};
 use consilium::llm::{CompletionRequest, Message, Route};
-use consilium::metering::{CallRequest, CallUsage, Outcome};
+use consilium::metering::{CallUsage, Outcome};
 use serde_json::{Value, json};
+use support::{call_request, percentile};
 use zeroize::Zeroizing;
 
 /// Target: what the router path may add at p99.
 const TARGET_ADDED_P99_MICROS: f64 = 1000.0;
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)].as_secs_f64() * 1e6
-}
 
 async fn upstream() -> anyhow::Result<String> {
     let reply = json!({
@@ -50,22 +49,6 @@ async fn upstream() -> anyhow::Result<String> {
         let _ = axum::serve(listener, app).await;
     });
     Ok(format!("http://{addr}/v1"))
-}
-
-fn call_request(principal: &Principal) -> CallRequest {
-    CallRequest {
-        user_id: principal.user_id.clone(),
-        api_key_id: match &principal.via {
-            AuthMethod::ApiKey { key_id } => Some(key_id.clone()),
-            _ => None,
-        },
-        plan: principal.plan.clone(),
-        bypass_limits: false,
-        tool: "chat".into(),
-        feature: Some("chat".into()),
-        feature_units: 0,
-        token_estimate: 100,
-    }
 }
 
 /// The direct path: one POST and the JSON read back.
@@ -92,7 +75,7 @@ async fn routed(app: &App, bearer: &str) -> anyhow::Result<Duration> {
         .authenticate_bearer(bearer)
         .await
         .map_err(|e| anyhow::anyhow!("authentication failed: {e}"))?;
-    let call = call_request(&principal);
+    let call = call_request(&principal, "chat", Some("chat"), 100);
     let admission = app
         .meter
         .admit(&call)

@@ -21,6 +21,31 @@ fn at(seconds: i64) -> Timestamp {
     Timestamp::from_unix_seconds(1_800_000_000 + seconds).expect("time")
 }
 
+fn b64_decode(part: &str) -> Vec<u8> {
+    base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, part).expect("b64")
+}
+
+fn b64_encode(bytes: impl AsRef<[u8]>) -> String {
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
+}
+
+/// A certificate about `answer` signed with the consensus key, and the public keys.
+async fn signed(
+    keys: &SigningKeys,
+    answer: &str,
+) -> (String, Vec<crate::secrets::PublicSigningKey>) {
+    let key = keys
+        .load_or_create(CERTIFICATE_KEY_PURPOSE)
+        .await
+        .expect("key");
+    let certificate = sign(&key, answer, &predicate()).expect("signed");
+    let public = keys
+        .public_keys(CERTIFICATE_KEY_PURPOSE)
+        .await
+        .expect("public");
+    (certificate, public)
+}
+
 fn predicate() -> ConsensusPredicate {
     ConsensusPredicate {
         question_sha256: sha256_hex("Is metformin first-line for type 2 diabetes?"),
@@ -58,15 +83,7 @@ fn predicate() -> ConsensusPredicate {
 #[tokio::test]
 async fn a_certificate_verifies_with_its_key_and_names_the_answers_digest() {
     let (keys, _dir) = keys().await;
-    let key = keys
-        .load_or_create(CERTIFICATE_KEY_PURPOSE)
-        .await
-        .expect("key");
-    let certificate = sign(&key, "answer 0", &predicate()).expect("signed");
-    let public = keys
-        .public_keys(CERTIFICATE_KEY_PURPOSE)
-        .await
-        .expect("public");
+    let (certificate, public) = signed(&keys, "answer 0").await;
     let verified = verify(&certificate, &public, at(10)).expect("verifies");
     assert_eq!(verified.answer_sha256, sha256_hex("answer 0"));
     assert_eq!(verified.predicate, predicate());
@@ -81,47 +98,25 @@ async fn a_certificate_verifies_with_its_key_and_names_the_answers_digest() {
 #[tokio::test]
 async fn the_certificate_holds_digests_only() {
     let (keys, _dir) = keys().await;
-    let key = keys
-        .load_or_create(CERTIFICATE_KEY_PURPOSE)
-        .await
-        .expect("key");
-    let certificate = sign(&key, "Metformin is first-line.", &predicate()).expect("signed");
+    let (certificate, _) = signed(&keys, "Metformin is first-line.").await;
     let payload = certificate.split('.').nth(1).expect("payload");
-    let text = String::from_utf8(
-        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
-            .expect("b64"),
-    )
-    .expect("utf8");
+    let text = String::from_utf8(b64_decode(payload)).expect("utf8");
     assert!(!text.contains("Metformin") && !text.contains("metformin"));
 }
 
 #[tokio::test]
 async fn a_changed_byte_an_unknown_key_or_another_algorithm_is_refused() {
     let (keys, _dir) = keys().await;
-    let key = keys
-        .load_or_create(CERTIFICATE_KEY_PURPOSE)
-        .await
-        .expect("key");
-    let certificate = sign(&key, "answer 0", &predicate()).expect("signed");
-    let public = keys
-        .public_keys(CERTIFICATE_KEY_PURPOSE)
-        .await
-        .expect("public");
+    let (certificate, public) = signed(&keys, "answer 0").await;
     // Tamper with the payload: the statement now claims another status.
     let parts: Vec<&str> = certificate.split('.').collect();
-    let mut statement: serde_json::Value = serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, parts[1])
-            .expect("b64"),
-    )
-    .expect("json");
+    let mut statement: serde_json::Value =
+        serde_json::from_slice(&b64_decode(parts[1])).expect("json");
     statement["predicate"]["status"] = "not_reached".into();
     let forged = format!(
         "{}.{}.{}",
         parts[0],
-        base64::Engine::encode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            statement.to_string()
-        ),
+        b64_encode(statement.to_string()),
         parts[2]
     );
     assert_eq!(
@@ -146,10 +141,7 @@ async fn a_changed_byte_an_unknown_key_or_another_algorithm_is_refused() {
         verify(&certificate, &only_new, at(1)),
         Err(CertificateError::UnknownKey(_))
     ));
-    let none_header = base64::Engine::encode(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        r#"{"alg":"none","kid":"x"}"#,
-    );
+    let none_header = b64_encode(r#"{"alg":"none","kid":"x"}"#);
     assert_eq!(
         verify(&format!("{none_header}.{}.", parts[1]), &public, at(1)),
         Err(CertificateError::Algorithm)
