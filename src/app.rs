@@ -99,6 +99,8 @@ pub struct App {
     pub notifier: Notifier,
     /// Chat sessions and their messages, sealed at rest.
     pub chats: Chats,
+    /// Consensus panels and their stored runs.
+    pub consensus: crate::consensus::Consensus,
     /// The master key, for rotation; every other use goes through a service.
     pub master_key: Arc<MasterKey>,
     /// Cancelled at shutdown: stops the background tasks (the health monitor).
@@ -216,6 +218,13 @@ impl App {
         )?;
         let registry = build_registry(&catalog, options).map_err(AppError::Registry)?;
         let imported_foods = crate::health::nutrition::ImportedFoods::new(store.clone());
+        let consensus = crate::consensus::Consensus::new(
+            llm.clone(),
+            signing_keys.clone(),
+            clock.clone(),
+            config.consensus.clone(),
+            crate::consensus::ConsensusRuns::new(store.clone(), master_key.clone(), clock.clone()),
+        );
         Ok(Arc::new(App {
             config,
             clock,
@@ -233,6 +242,7 @@ impl App {
             maintenance,
             notifier,
             chats,
+            consensus,
             master_key,
             background,
             catalog,
@@ -294,6 +304,7 @@ impl App {
                     crate::health::history::SEALED_ANALYSES,
                     crate::llm::pool::SEALED_PROVIDER_KEYS,
                     crate::chat::SEALED_CHAT_MESSAGES,
+                    crate::consensus::SEALED_CONSENSUS_RUNS,
                 ];
                 crate::secrets::rotation::reseal_columns(tx, &columns, &old, &new)
                     .map_err(|e| StoreError::Rejected(e.to_string()))

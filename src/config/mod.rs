@@ -6,6 +6,7 @@
 //! before it is shown.
 
 mod access;
+mod consensus;
 mod env;
 mod llm;
 mod mask;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use access::{AuditConfig, AuthConfig, FALLBACK_PLAN, FeaturesConfig, PlanLimits, PlansConfig};
+pub use consensus::{ConsensusConfig, ModelChoice};
 pub use env::{VARIABLES, apply_env_overrides};
 pub use llm::{LlmConfig, MaintenanceConfig, ModelPrice, NotificationsConfig, WebhookTarget};
 
@@ -56,6 +58,7 @@ pub struct Config {
     pub llm: LlmConfig,
     pub maintenance: MaintenanceConfig,
     pub notifications: NotificationsConfig,
+    pub consensus: ConsensusConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -189,6 +192,7 @@ impl Config {
         self.plans.validate()?;
         self.llm.validate()?;
         self.notifications.validate()?;
+        self.consensus.validate()?;
         if self.auth.access_token_ttl_secs == 0 || self.auth.refresh_token_ttl_secs == 0 {
             return Err(ConfigError::Invalid {
                 field: "auth token lifetimes",

@@ -134,6 +134,107 @@ pub fn fast_equivalence(a: &str, b: &str) -> Equivalence {
     Equivalence::Unsure
 }
 
+/// Overlap at or above which, with no judge to ask, two answers of the same polarity and
+/// numbers are taken to agree. Lower than [`SAME_OVERLAP`]: the fallback must still
+/// recognise the same answer worded a little differently.
+pub const FALLBACK_OVERLAP: f64 = 0.5;
+
+/// The fast path's best guess for a pair it was unsure of, when no judge could be asked:
+/// agreeing only with the same polarity, no conflicting numbers, and enough shared words.
+pub fn fallback_equivalent(a: &str, b: &str) -> bool {
+    let (a, b) = (normalise(a), normalise(b));
+    let (numbers_a, numbers_b) = (numbers(&a), numbers(&b));
+    negated(&a) == negated(&b)
+        && (numbers_a.is_empty() || numbers_b.is_empty() || numbers_a == numbers_b)
+        && overlap(&a, &b) >= FALLBACK_OVERLAP
+}
+
+/// Phrases by which a model names itself; sentences holding one are left out before
+/// answers are compared, so no answer is recognised by its author.
+const SELF_REFERENCES: &[&str] = &[
+    "as an ai",
+    "i am an ai",
+    "i'm an ai",
+    "language model",
+    "as a large",
+    "i am claude",
+    "i'm claude",
+    "i am chatgpt",
+    "i'm chatgpt",
+    "i am gemini",
+    "i'm gemini",
+];
+/// Model and vendor names replaced before comparison.
+const MODEL_NAMES: &[&str] = &[
+    "chatgpt",
+    "gpt-4o",
+    "gpt-4",
+    "gpt",
+    "claude",
+    "gemini",
+    "openai",
+    "anthropic",
+    "llama",
+    "mistral",
+];
+
+/// The answer as the comparison sees it: without the sentences in which its model speaks
+/// of itself, and with model and vendor names replaced. The caller keeps the original.
+pub fn anonymise(answer: &str) -> String {
+    let mut kept = Vec::new();
+    let mut sentence = String::new();
+    let flush = |sentence: &mut String, kept: &mut Vec<String>| {
+        let lower = sentence.to_lowercase();
+        if !sentence.trim().is_empty() && !SELF_REFERENCES.iter().any(|p| lower.contains(p)) {
+            kept.push(sentence.trim().to_string());
+        }
+        sentence.clear();
+    };
+    let mut chars = answer.chars().peekable();
+    while let Some(c) = chars.next() {
+        sentence.push(c);
+        if matches!(c, '.' | '!' | '?' | '\n') && chars.peek().is_none_or(|n| n.is_whitespace()) {
+            flush(&mut sentence, &mut kept);
+        }
+    }
+    flush(&mut sentence, &mut kept);
+    if kept.is_empty() {
+        return answer.trim().to_string();
+    }
+    kept.join(" ")
+        .split(' ')
+        .map(|word| {
+            let bare = word
+                .trim_matches(|c: char| !c.is_alphanumeric() && c != '-')
+                .to_lowercase();
+            if MODEL_NAMES.contains(&bare.as_str()) {
+                "a model".to_string()
+            } else {
+                word.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The member of `cluster` that shares the most words with the others: the answer most
+/// typical of what they agree on. Ties go to the earliest.
+pub fn representative(cluster: &[usize], answers: &[&str]) -> Option<usize> {
+    cluster.iter().copied().max_by(|&x, &y| {
+        let score = |i: usize| -> f64 {
+            cluster
+                .iter()
+                .filter(|&&j| j != i)
+                .map(|&j| overlap(&normalise(answers[i]), &normalise(answers[j])))
+                .sum()
+        };
+        score(x)
+            .partial_cmp(&score(y))
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(y.cmp(&x))
+    })
+}
+
 /// Groups `n` answers into clusters of equivalent ones: each answer joins the first
 /// cluster whose first member it is equivalent to, else starts its own. Largest first,
 /// ties in order of first appearance.
@@ -269,6 +370,51 @@ mod tests {
         assert_eq!(semantic_entropy(&[vec![0, 1, 2]]), 0.0);
         let all_apart = [vec![0], vec![1], vec![2]];
         assert!((semantic_entropy(&all_apart) - 3f64.ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn without_a_judge_the_fallback_still_refuses_an_opposite_or_a_different_number() {
+        assert!(fallback_equivalent(
+            "Metformin is the usual first-line drug for type 2 diabetes",
+            "For type 2 diabetes metformin is the first-line drug"
+        ));
+        assert!(!fallback_equivalent(
+            "Ibuprofen is safe in late pregnancy",
+            "Ibuprofen is not safe in late pregnancy"
+        ));
+        assert!(!fallback_equivalent("Give 5 mg", "Give 10 mg"));
+        assert!(!fallback_equivalent(
+            "Metformin",
+            "Most guidelines start with lifestyle change"
+        ));
+    }
+
+    #[test]
+    fn anonymising_drops_self_references_and_names() {
+        assert_eq!(
+            anonymise("As an AI language model, I cannot diagnose. Metformin is first-line."),
+            "Metformin is first-line."
+        );
+        assert_eq!(
+            anonymise("Claude thinks metformin."),
+            "a model thinks metformin."
+        );
+        // Nothing but a self-reference: the text stays rather than vanish.
+        assert_eq!(anonymise("I am an AI."), "I am an AI.");
+    }
+
+    #[test]
+    fn the_representative_is_the_most_typical_member() {
+        let answers = [
+            "metformin first line",
+            "metformin is first line for diabetes",
+            "metformin first line diabetes",
+        ];
+        // 1 and 2 share the most with the others, equally; the earlier wins.
+        assert_eq!(representative(&[0, 1, 2], &answers), Some(1));
+        assert_eq!(representative(&[0, 2], &answers), Some(0));
+        assert_eq!(representative(&[1], &answers), Some(1));
+        assert_eq!(representative(&[], &answers), None);
     }
 
     #[test]

@@ -1,13 +1,25 @@
-//! Multi-model consensus. So far: measuring agreement between answers (`agreement`: the
-//! fast path, clustering, agreement and semantic entropy), and the trust certificates that record a consensus run's
-//! findings by digest, signed with the server's Ed25519 consensus key, checkable offline by
-//! anyone with the public keys at `consilium://keys/jwks.json`, and the `verify_certificate`
-//! tool. The panel itself (asking several models, measuring agreement) builds on this.
+//! Multi-model consensus: one question to a panel of independent models, their agreement
+//! measured, the consensus answer with its dissent, and a trust certificate anyone can
+//! check offline.
+//!
+//! `panel` seats and asks the members in parallel; `agreement` is the fast path in Rust
+//! and the scores; `judge` asks a model about entailment for what the fast path cannot
+//! settle; `convene` runs it all and signs the finding (`certificate`); `runs` keeps each
+//! run for its owner; `tools` is the MCP surface. Nothing here picks provider keys — the
+//! router does — and nothing here invents an answer: a panel with fewer than two answers is
+//! `insufficient`.
 
 pub mod agreement;
 pub mod certificate;
+pub mod convene;
+pub mod judge;
+pub mod panel;
+pub mod runs;
 mod tools;
 
+pub use convene::{Consensus, ConsensusError, ConsensusReport, Question};
+pub use panel::Seat;
+pub use runs::{ConsensusRuns, SEALED_CONSENSUS_RUNS};
 pub use tools::register;
 
 #[cfg(test)]

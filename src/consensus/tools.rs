@@ -1,20 +1,308 @@
-//! `verify_certificate` and `consilium://keys/jwks.json`: a thin layer over
-//! [`super::certificate`] and the server's signing keys.
+//! The consensus tools — `consensus_query` and `verify_certificate` — and the resources
+//! `consilium://consensus/{id}` (a run, to its owner) and `consilium://keys/jwks.json`: a
+//! thin layer over [`super::Consensus`], [`super::certificate`] and the signing keys.
 
 use rmcp::ErrorData as McpError;
-use rmcp::model::{ReadResourceResult, Resource, ResourceContents};
+use std::time::Duration;
+
+use rmcp::model::{ReadResourceResult, Resource, ResourceContents, ResourceTemplate};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::certificate::{self, CERTIFICATE_KEY_PURPOSE, sha256_hex};
+use super::convene::{ConsensusReport, Question};
+use super::panel::{CLIENT_SEAT, MemberOutcome, Seat};
+use crate::llm::{ClientModel, ProviderKind};
 use crate::mcp::tool::codes;
 use crate::mcp::{RegistryBuilder, ToolContext, ToolError, ToolOutput};
 
 pub const JWKS_URI: &str = "consilium://keys/jwks.json";
+pub const RUN_URI_TEMPLATE: &str = "consilium://consensus/{id}";
+/// Longest question accepted, in characters.
+const MAX_QUESTION_CHARS: usize = 8_000;
+/// Longest context accepted, in characters.
+const MAX_CONTEXT_CHARS: usize = 32_000;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryArguments {
+    /// The question every member answers.
+    pub question: String,
+    /// Background given to every member with the question (a case summary, a passage).
+    #[serde(default)]
+    pub context: Option<String>,
+    /// The panel; left out, the server's default panel (models from different providers
+    /// where the keys allow). Use provider `client` for this client's own model.
+    #[serde(default)]
+    pub panel: Option<Vec<Seat>>,
+    /// Add this client's own model (MCP sampling) to the panel.
+    #[serde(default)]
+    pub include_client_model: bool,
+    /// Agreement at or above which consensus is reached (0–1; default from the server,
+    /// 0.6).
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    /// Seconds each member may take (1–300; default from the server, 60).
+    #[serde(default)]
+    pub member_deadline_secs: Option<u64>,
+    /// The longest answer wanted from each member, in tokens (16–4096, default 600).
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+}
+
+impl ToolOutput for ConsensusReport {
+    fn to_text(&self) -> String {
+        let mut text = match (&self.answer, self.status.as_str()) {
+            (Some(answer), "reached") => format!(
+                "Consensus reached (agreement {:.2}, threshold {:.2}, {} of {} answered):\n{}",
+                self.agreement, self.threshold, self.answered, self.panel_size, answer.text
+            ),
+            (Some(answer), _) if self.answered >= 2 => format!(
+                "No consensus (agreement {:.2}, below the threshold {:.2}). The largest group said:\n{}",
+                self.agreement, self.threshold, answer.text
+            ),
+            _ => format!(
+                "Insufficient: {} of {} members answered; no consensus can be claimed.",
+                self.answered, self.panel_size
+            ),
+        };
+        if let Some(agreeing) = &self.agreeing {
+            text.push_str(&format!("\n\nAgreeing: {}", agreeing.models.join(", ")));
+        }
+        for dissent in &self.dissent {
+            text.push_str(&format!(
+                "\nDissent ({}): {}",
+                dissent.models.join(", "),
+                dissent.answer
+            ));
+        }
+        for member in self
+            .members
+            .iter()
+            .filter(|m| m.outcome != MemberOutcome::Answered)
+        {
+            text.push_str(&format!(
+                "\nNo answer from {}/{}: {}",
+                member.provider,
+                member.model,
+                member.error.as_deref().unwrap_or("failed")
+            ));
+        }
+        for note in &self.notes {
+            text.push_str(&format!("\nNote: {note}"));
+        }
+        text.push_str(&format!(
+            "\n\nModel-written. Run {} (consilium://consensus/{}).",
+            self.id, self.id
+        ));
+        if let Some(certificate) = &self.certificate {
+            text.push_str(&format!("\nCertificate: {certificate}"));
+        }
+        text
+    }
+}
+
+fn field_error(field: &str, message: impl Into<String>) -> ToolError {
+    ToolError::invalid_arguments(message).with_details(json!({ "field": field }))
+}
+
+/// The panel asked for, checked: known providers, valid model ids, no seat twice.
+fn checked_seats(seats: Vec<Seat>, max: usize) -> Result<Vec<Seat>, ToolError> {
+    let mut checked: Vec<Seat> = Vec::with_capacity(seats.len());
+    for seat in seats {
+        let seat = if seat.provider.trim().eq_ignore_ascii_case(CLIENT_SEAT) {
+            Seat {
+                provider: CLIENT_SEAT.into(),
+                model: String::new(),
+            }
+        } else {
+            let provider = seat
+                .provider
+                .parse::<ProviderKind>()
+                .map_err(|e| field_error("panel", e))?;
+            if !crate::llm::providers::valid_model_id(&seat.model) {
+                return Err(field_error(
+                    "panel",
+                    format!("{:?} is not a valid model id", seat.model),
+                ));
+            }
+            Seat {
+                provider: provider.to_string(),
+                model: seat.model,
+            }
+        };
+        if checked.contains(&seat) {
+            return Err(field_error(
+                "panel",
+                format!("{} sits on the panel twice", seat.label()),
+            ));
+        }
+        checked.push(seat);
+    }
+    if checked.len() > max {
+        return Err(field_error(
+            "panel",
+            format!("a panel has at most {max} members"),
+        ));
+    }
+    Ok(checked)
+}
+
+async fn consensus_query(
+    ctx: ToolContext,
+    args: QueryArguments,
+) -> Result<ConsensusReport, ToolError> {
+    let question = args.question.trim();
+    if question.is_empty() || question.chars().count() > MAX_QUESTION_CHARS {
+        return Err(field_error(
+            "question",
+            format!("question must have 1 to {MAX_QUESTION_CHARS} characters"),
+        ));
+    }
+    let context = match args.context.as_deref().map(str::trim) {
+        Some(c) if c.chars().count() > MAX_CONTEXT_CHARS => {
+            return Err(field_error(
+                "context",
+                format!("context must have at most {MAX_CONTEXT_CHARS} characters"),
+            ));
+        }
+        Some("") | None => None,
+        Some(c) => Some(c.to_string()),
+    };
+    let consensus = &ctx.app.consensus;
+    let config = consensus.config();
+    let threshold = args.threshold.unwrap_or(config.threshold);
+    if !(threshold > 0.0 && threshold <= 1.0) {
+        return Err(field_error(
+            "threshold",
+            "threshold must be above 0 and at most 1",
+        ));
+    }
+    let deadline = args
+        .member_deadline_secs
+        .unwrap_or(config.member_deadline_secs);
+    if !(1..=300).contains(&deadline) {
+        return Err(field_error(
+            "member_deadline_secs",
+            "member_deadline_secs must be between 1 and 300",
+        ));
+    }
+    let max_tokens = args.max_tokens.unwrap_or(600);
+    if !(16..=4096).contains(&max_tokens) {
+        return Err(field_error(
+            "max_tokens",
+            "max_tokens must be between 16 and 4096",
+        ));
+    }
+    let user = ctx.principal.user_id.clone();
+    let mut seats = match args.panel {
+        Some(seats) => checked_seats(seats, config.max_panel_size)?,
+        None => consensus.default_seats(&user).await,
+    };
+    let client_model = ClientModel::of(ctx.peer(), ctx.app.llm.client_model_timeout());
+    if args.include_client_model && !seats.iter().any(|s| s.provider == CLIENT_SEAT) {
+        if client_model.is_none() {
+            return Err(field_error(
+                "include_client_model",
+                "this client did not declare MCP sampling, so its model cannot sit on the panel",
+            ));
+        }
+        seats.push(Seat {
+            provider: CLIENT_SEAT.into(),
+            model: String::new(),
+        });
+    }
+    if seats.len() > config.max_panel_size {
+        seats.truncate(config.max_panel_size);
+    }
+    if seats.len() < 2 {
+        return Err(ToolError::new(
+            codes::NO_PROVIDER,
+            format!(
+                "A consensus panel needs at least two models and only {} is available: add provider keys serving consensus (from different providers where possible), name a panel, or set include_client_model. Nothing was asked.",
+                seats.len()
+            ),
+        )
+        .with_details(json!({ "feature": "consensus", "available": seats.iter().map(Seat::label).collect::<Vec<_>>() }))
+        .with_action("add_provider_key"));
+    }
+    let run = Question {
+        question: question.to_string(),
+        context,
+        seats,
+        threshold,
+        member_deadline: Duration::from_secs(deadline),
+        max_tokens,
+    };
+    let (arrivals, mut heard) = tokio::sync::mpsc::unbounded_channel();
+    let convene = consensus.convene(&user, &run, client_model, Some(&arrivals));
+    tokio::pin!(convene);
+    let total = run.seats.len() as f64;
+    let outcome = loop {
+        tokio::select! {
+            outcome = &mut convene => break outcome,
+            Some(arrival) = heard.recv() => {
+                ctx.progress(
+                    arrival.finished as f64,
+                    Some(total),
+                    Some(format!("{} {} ({} of {})", arrival.seat, match arrival.outcome {
+                        MemberOutcome::Answered => "answered",
+                        MemberOutcome::Failed => "failed",
+                        MemberOutcome::TimedOut => "timed out",
+                        MemberOutcome::NoRoute => "has no route",
+                    }, arrival.finished, arrival.total)),
+                ).await;
+            }
+        }
+    };
+    let report = outcome.map_err(|e| {
+        tracing::warn!(error = %e, "a consensus run could not be completed");
+        ToolError::new(
+            codes::UNAVAILABLE,
+            "the consensus run could not be signed or stored; try again shortly",
+        )
+    })?;
+    ctx.charge_tokens(
+        report.usage.tokens_in,
+        report.usage.tokens_out,
+        report.usage.cost_micro_usd,
+    );
+    ctx.set_feature_units(1);
+    Ok(report)
+}
 
 pub fn register(builder: &mut RegistryBuilder<'_>) {
+    builder.tool("consensus_query", consensus_query);
     builder.tool("verify_certificate", verify_certificate);
+    builder.resource_template(
+        ResourceTemplate::new(RUN_URI_TEMPLATE, "consensus-run")
+            .with_title("A consensus run")
+            .with_description("One of your consensus runs: the question, every member's answer, the clusters, the scores and the certificate (yours only)")
+            .with_mime_type("application/json"),
+        None,
+        |scope, uri, vars| async move {
+            let id = vars.get("id").cloned().unwrap_or_default();
+            let found = scope
+                .app
+                .consensus
+                .runs()
+                .get(&scope.principal.user_id, &id)
+                .await
+                .map_err(|e| McpError::internal_error(format!("consensus run unavailable: {e}"), None))?;
+            let Some(run) = found else {
+                return Err(McpError::resource_not_found(
+                    format!("no consensus run at {uri}"),
+                    Some(json!({ "uri": uri })),
+                ));
+            };
+            let body = serde_json::to_string_pretty(&run)
+                .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+            Ok(ReadResourceResult::new(vec![
+                ResourceContents::text(body, uri).with_mime_type("application/json"),
+            ]))
+        },
+    );
     builder.resource(
         Resource::new(JWKS_URI, "jwks")
             .with_title("Certificate signing keys")

@@ -222,6 +222,33 @@ impl Router {
         })
     }
 
+    /// The models that could serve `user` for `feature`, as (provider, model) pairs
+    /// without repeats, best key first: what a panel is chosen from.
+    pub async fn offered_models(
+        &self,
+        user: &UserId,
+        feature: &str,
+    ) -> Vec<(ProviderKind, String)> {
+        let route = Route {
+            feature,
+            user,
+            provider: None,
+            model: None,
+            client_model: None,
+            prefer_client_model: false,
+        };
+        let mut offered: Vec<(ProviderKind, String)> = Vec::new();
+        for (key, _) in self.candidates(&route).await {
+            for model in &key.record.models {
+                let pair = (key.record.provider, model.clone());
+                if !offered.contains(&pair) {
+                    offered.push(pair);
+                }
+            }
+        }
+        offered
+    }
+
     /// The keys to try, best first: own keys, then shared ones if allowed; ready keys by
     /// priority, then degraded keys due a half-open probe.
     async fn candidates(&self, route: &Route<'_>) -> Vec<(Arc<PoolKey>, Source)> {

@@ -63,6 +63,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "usda_foods",
         sql: include_str!("migrations/0008_usda_foods.sql"),
     },
+    Migration {
+        version: 9,
+        name: "consensus",
+        sql: include_str!("migrations/0009_consensus.sql"),
+    },
 ];
 
 const CREATE_RECORD_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

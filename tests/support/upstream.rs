@@ -33,6 +33,13 @@ pub enum Behaviour {
     Malformed,
     /// 200 with a body of this many bytes.
     Huge(usize),
+    /// A successful reply with this text.
+    Text(String),
+    /// A successful reply with this text, after this long.
+    DelayedText(Duration, String),
+    /// A successful reply computed from the request's text (every message and the system
+    /// prompt, joined), as a judge would.
+    Compute(fn(&str) -> String),
 }
 
 #[derive(Debug, Clone)]
@@ -237,6 +244,12 @@ async fn answer(
     };
     match behaviour {
         Behaviour::Reply(text) => ok(wire, text),
+        Behaviour::Text(text) => ok(wire, &text),
+        Behaviour::DelayedText(wait, text) => {
+            tokio::time::sleep(wait).await;
+            ok(wire, &text)
+        }
+        Behaviour::Compute(reply) => ok(wire, &reply(&request_text(&body))),
         Behaviour::Status(status, retry_after, message) => {
             let mut response = (
                 StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -279,6 +292,24 @@ async fn answer(
             (StatusCode::OK, text).into_response()
         }
     }
+}
+
+/// Every string in the request body, joined: the prompt as a scripted model reads it.
+fn request_text(body: &Bytes) -> String {
+    fn collect(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::String(text) => out.push(text.clone()),
+            Value::Array(items) => items.iter().for_each(|v| collect(v, out)),
+            Value::Object(map) => map.values().for_each(|v| collect(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    collect(
+        &serde_json::from_slice(body).unwrap_or(Value::Null),
+        &mut out,
+    );
+    out.join("\n")
 }
 
 fn ok(wire: Wire, text: &str) -> Response {
