@@ -32,6 +32,7 @@ pub mod llm;
 pub mod maintenance;
 pub mod mcp;
 pub mod metering;
+pub mod narrative;
 pub mod notify;
 pub mod observability;
 pub mod private_files;

@@ -318,3 +318,84 @@ async fn cancelling_a_run_stops_it_and_the_session_goes_on() {
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(recorder.progress_for(&token).len(), 1);
 }
+
+#[tokio::test]
+async fn a_health_result_gains_a_checked_narrative_from_one_model_or_from_the_panel() {
+    let upstream = Upstream::start().await;
+    upstream.set_default(
+        "writer",
+        Behaviour::Reply("A BMI of 22.9 is in the normal range; aim for 150 minutes of activity."),
+    );
+    let agreed = "A BMI of 22.9 kg/m² is in the normal adult range.";
+    for member in ["alpha", "beta", "gamma"] {
+        upstream.set_default(member, Behaviour::Text(agreed.into()));
+    }
+    let (dir, db) = fresh_db();
+    add_key(&db, &upstream, "writer", "openai", "narrative");
+    add_key(&db, &upstream, "alpha", "openai", "consensus");
+    add_key(&db, &upstream, "beta", "anthropic", "consensus");
+    add_key(&db, &upstream, "gamma", "gemini", "consensus");
+    let server = common::HttpServer::spawn_on(dir, db, &["--insecure-no-auth"], &[]).await;
+    let (client, _recorder): (Client, Recorder) = server.connect().await;
+    let bmi = json!({ "calculator": "bmi", "inputs": { "weight": "70 kg", "height": "175 cm" } });
+
+    let mut one = bmi.clone();
+    one["narrative"] = json!(true);
+    let result = json_of(&call(&client, "calculate", one).await);
+    let structured = &result["structuredContent"];
+    assert_eq!(structured["value"], 22.9, "{result}");
+    let narrative = &structured["narrative"];
+    assert_eq!(narrative["label"], "model-written");
+    assert_eq!(narrative["served_by"]["provider"], "openai", "{narrative}");
+    assert_eq!(upstream.received("writer").len(), 1);
+    // 150 is the model's own number, not the result's, and is flagged as such.
+    assert_eq!(
+        narrative["ungrounded_numbers"],
+        json!(["150"]),
+        "{narrative}"
+    );
+    let text = result["content"][0]["text"].as_str().unwrap_or_default();
+    assert!(text.contains("Explanation (model-written"), "{text}");
+    let shown = &upstream.received("writer")[0].body;
+    assert!(
+        shown.to_string().contains("22.9"),
+        "the model saw the result"
+    );
+
+    let mut panel = bmi.clone();
+    panel["narrative"] = json!({ "consensus": true });
+    let result = json_of(&call(&client, "calculate", panel).await);
+    let narrative = &result["structuredContent"]["narrative"];
+    assert_eq!(narrative["text"], agreed, "{result}");
+    assert_eq!(narrative["consensus"]["status"], "reached");
+    assert_eq!(narrative["consensus"]["agreement"], 1.0);
+    assert!(narrative["ungrounded_numbers"].is_null(), "{narrative}");
+    let run_id = narrative["consensus"]["run_id"].as_str().expect("run id");
+    let certificate = narrative["consensus"]["certificate"]
+        .as_str()
+        .expect("certificate");
+    let verdict = verify(
+        &client,
+        json!({ "certificate": certificate, "answer": agreed }),
+    )
+    .await;
+    assert_eq!(verdict["valid"], true, "{verdict}");
+    let run = read(&client, &format!("consilium://consensus/{run_id}")).await;
+    assert_eq!(run["result"]["report"]["status"], "reached", "{run}");
+    assert!(
+        run["result"]["context"]
+            .as_str()
+            .is_some_and(|c| c.contains("22.9"))
+    );
+
+    // Without the flag, no model is asked; a malformed flag is refused by name.
+    let before = upstream.received("writer").len();
+    let plain = json_of(&call(&client, "calculate", bmi.clone()).await);
+    assert!(plain["structuredContent"]["narrative"].is_null());
+    assert_eq!(upstream.received("writer").len(), before);
+    let mut bad = bmi;
+    bad["narrative"] = json!("please");
+    let refused = json_of(&call(&client, "calculate", bad).await);
+    assert_eq!(refused["isError"], true);
+    assert!(refused.to_string().contains("narrative"), "{refused}");
+}

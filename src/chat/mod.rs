@@ -9,4 +9,4 @@ mod store;
 mod tools;
 
 pub use store::{ChatError, ChatMessage, ChatSession, Chats, Exchange, SEALED_CHAT_MESSAGES};
-pub use tools::register;
+pub use tools::{register, route_error};

@@ -7,6 +7,7 @@
 use super::analysis::{BloodworkArguments, analyse};
 use super::table::{ReferenceTable, TABLE_PATH};
 use crate::mcp::{RegistryBuilder, ToolError};
+use crate::narrative::{WithNarrative, narrated};
 
 pub const TOOL_NAME: &str = "bloodwork_analysis";
 
@@ -14,10 +15,18 @@ pub fn register(builder: &mut RegistryBuilder<'_>) {
     let Some(table) = builder.data_table(TABLE_PATH, ReferenceTable::parse) else {
         return;
     };
-    builder.tool(TOOL_NAME, move |_ctx, arguments: BloodworkArguments| {
-        let table = table.clone();
-        async move { analyse(&table, &arguments).map_err(ToolError::from) }
-    });
+    builder.tool(
+        TOOL_NAME,
+        move |ctx, arguments: WithNarrative<BloodworkArguments>| {
+            let table = table.clone();
+            async move {
+                narrated(ctx, TOOL_NAME, arguments, |_, arguments| async move {
+                    analyse(&table, &arguments).map_err(ToolError::from)
+                })
+                .await
+            }
+        },
+    );
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use super::{CalculatorDescription, Values, all, find, round};
 use crate::health::{InputError, Source};
 use crate::mcp::registry::{Completer, CompletionQuery, prefix_matches};
 use crate::mcp::{RegistryBuilder, ToolContext, ToolError, ToolOutput};
+use crate::narrative::{WithNarrative, narrated};
 
 pub const CALCULATORS_URI: &str = "consilium://calculators";
 pub const CALCULATOR_URI_TEMPLATE: &str = "consilium://calculators/{id}";
@@ -136,8 +137,11 @@ fn json_contents<T: Serialize>(value: &T, uri: String) -> Result<ReadResourceRes
 pub fn register(builder: &mut RegistryBuilder<'_>) {
     builder.tool(
         "calculate",
-        |_ctx: ToolContext, arguments: CalculateArguments| async move {
-            calculate(&arguments).map_err(ToolError::from)
+        |ctx: ToolContext, arguments: WithNarrative<CalculateArguments>| async move {
+            narrated(ctx, "calculate", arguments, |_, arguments| async move {
+                calculate(&arguments).map_err(ToolError::from)
+            })
+            .await
         },
     );
     builder.resource(

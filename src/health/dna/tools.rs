@@ -7,6 +7,7 @@
 use super::analysis::{DnaArguments, analyse};
 use super::table::{TABLE_PATH, VariantTable};
 use crate::mcp::{RegistryBuilder, ToolError};
+use crate::narrative::{WithNarrative, narrated};
 
 pub const TOOL_NAME: &str = "dna_analysis";
 
@@ -14,10 +15,18 @@ pub fn register(builder: &mut RegistryBuilder<'_>) {
     let Some(table) = builder.data_table(TABLE_PATH, VariantTable::parse) else {
         return;
     };
-    builder.tool(TOOL_NAME, move |_ctx, arguments: DnaArguments| {
-        let table = table.clone();
-        async move { analyse(&table, &arguments).map_err(ToolError::from) }
-    });
+    builder.tool(
+        TOOL_NAME,
+        move |ctx, arguments: WithNarrative<DnaArguments>| {
+            let table = table.clone();
+            async move {
+                narrated(ctx, TOOL_NAME, arguments, |_, arguments| async move {
+                    analyse(&table, &arguments).map_err(ToolError::from)
+                })
+                .await
+            }
+        },
+    );
 }
 
 #[cfg(test)]

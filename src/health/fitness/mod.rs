@@ -13,6 +13,7 @@ pub use analysis::{FitnessArguments, FitnessResult, analyse};
 pub use table::{ActivityTable, COMPENDIUM_FILE};
 
 use crate::mcp::{RegistryBuilder, ToolContext, ToolError};
+use crate::narrative::{WithNarrative, narrated};
 
 pub fn register(builder: &mut RegistryBuilder<'_>) {
     let parse = |text: &str| ActivityTable::parse(text).map_err(|e| e.message);
@@ -21,9 +22,14 @@ pub fn register(builder: &mut RegistryBuilder<'_>) {
     };
     builder.tool(
         "fitness_analysis",
-        move |_ctx: ToolContext, arguments: FitnessArguments| {
+        move |ctx: ToolContext, arguments: WithNarrative<FitnessArguments>| {
             let table = table.clone();
-            async move { analyse(&arguments, &table).map_err(ToolError::from) }
+            async move {
+                narrated(ctx, "fitness_analysis", arguments, |_, arguments| async move {
+                    analyse(&arguments, &table).map_err(ToolError::from)
+                })
+                .await
+            }
         },
     );
 }

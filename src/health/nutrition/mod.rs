@@ -19,6 +19,7 @@ pub use usda::ImportedFoods;
 
 use crate::mcp::tool::codes;
 use crate::mcp::{RegistryBuilder, ToolContext, ToolError};
+use crate::narrative::{WithNarrative, narrated};
 
 pub fn register(builder: &mut RegistryBuilder<'_>) {
     let parse = |text: &str| FoodTable::parse(text).map_err(|e| e.message);
@@ -27,22 +28,33 @@ pub fn register(builder: &mut RegistryBuilder<'_>) {
     };
     builder.tool(
         "nutrition_analysis",
-        move |ctx: ToolContext, arguments: NutritionArguments| {
+        move |ctx: ToolContext, arguments: WithNarrative<NutritionArguments>| {
             let table = table.clone();
             async move {
-                let imported = ctx.app.imported_foods.current().await.map_err(|error| {
-                    tracing::warn!(%error, "the imported foods could not be read");
-                    ToolError::new(
-                        codes::UNAVAILABLE,
-                        "the food store is unavailable; try again shortly",
-                    )
-                })?;
-                // Matching scans every food (about 8,800 after the SR28 import): off the async threads.
-                tokio::task::spawn_blocking(move || analyse(&arguments, &table, &imported))
-                    .await
-                    .map_err(|_| ToolError::internal("the analysis stopped unexpectedly"))?
-                    .map_err(ToolError::from)
+                narrated(ctx, "nutrition_analysis", arguments, |ctx, arguments| {
+                    analyse_off_thread(ctx, arguments, table)
+                })
+                .await
             }
         },
     );
+}
+
+async fn analyse_off_thread(
+    ctx: ToolContext,
+    arguments: NutritionArguments,
+    table: std::sync::Arc<FoodTable>,
+) -> Result<NutritionResult, ToolError> {
+    let imported = ctx.app.imported_foods.current().await.map_err(|error| {
+        tracing::warn!(%error, "the imported foods could not be read");
+        ToolError::new(
+            codes::UNAVAILABLE,
+            "the food store is unavailable; try again shortly",
+        )
+    })?;
+    // Matching scans every food (about 8,800 after the SR28 import): off the async threads.
+    tokio::task::spawn_blocking(move || analyse(&arguments, &table, &imported))
+        .await
+        .map_err(|_| ToolError::internal("the analysis stopped unexpectedly"))?
+        .map_err(ToolError::from)
 }

@@ -4,6 +4,7 @@
 //! citations), so the two tools can never disagree; this module only chooses among the
 //! risk models and must not compute anything itself.
 
+use crate::narrative::{WithNarrative, narrated};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -55,8 +56,14 @@ pub fn assess(arguments: &RiskArguments) -> Result<CalculationResult, InputError
 pub fn register(builder: &mut RegistryBuilder<'_>) {
     builder.tool(
         "risk_assessment",
-        |_ctx: ToolContext, arguments: RiskArguments| async move {
-            assess(&arguments).map_err(ToolError::from)
+        |ctx: ToolContext, arguments: WithNarrative<RiskArguments>| async move {
+            narrated(
+                ctx,
+                "risk_assessment",
+                arguments,
+                |_, arguments| async move { assess(&arguments).map_err(ToolError::from) },
+            )
+            .await
         },
     );
 }
