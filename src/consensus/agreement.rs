@@ -22,6 +22,7 @@ const NEGATIONS: &[&str] = &[
     "no",
     "never",
     "none",
+    "nothing",
     "neither",
     "nor",
     "cannot",
@@ -63,6 +64,13 @@ fn content(normalised: &str) -> BTreeSet<&str> {
         .collect()
 }
 
+fn content_sequence(normalised: &str) -> Vec<&str> {
+    words(normalised)
+        .into_iter()
+        .filter(|w| !STOPWORDS.contains(w))
+        .collect()
+}
+
 fn numbers(normalised: &str) -> BTreeSet<String> {
     words(normalised)
         .into_iter()
@@ -74,6 +82,29 @@ fn numbers(normalised: &str) -> BTreeSet<String> {
             (!n.is_empty() && n.chars().any(|c| c.is_ascii_digit())).then(|| n.replace(',', ""))
         })
         .collect()
+}
+
+/// Words that make a number a bound or an estimate rather than a value.
+const APPROXIMATIONS: &[&str] = &[
+    "than",
+    "over",
+    "under",
+    "least",
+    "most",
+    "around",
+    "about",
+    "approximately",
+    "roughly",
+    "nearly",
+    "almost",
+    "between",
+    "estimate",
+    "estimated",
+    "up",
+];
+
+fn approximate(normalised: &str) -> bool {
+    words(normalised).iter().any(|w| APPROXIMATIONS.contains(w))
 }
 
 fn negated(normalised: &str) -> bool {
@@ -100,9 +131,6 @@ pub enum Equivalence {
     Unsure,
 }
 
-/// Overlap above which two answers with the same numbers and polarity are the same.
-pub const SAME_OVERLAP: f64 = 0.85;
-
 /// Decides the clear cases between two answers.
 pub fn fast_equivalence(a: &str, b: &str) -> Equivalence {
     let (a, b) = (normalise(a), normalise(b));
@@ -110,7 +138,17 @@ pub fn fast_equivalence(a: &str, b: &str) -> Equivalence {
         return Equivalence::Same;
     }
     let (numbers_a, numbers_b) = (numbers(&a), numbers(&b));
-    if !numbers_a.is_empty() && !numbers_b.is_empty() && numbers_a != numbers_b {
+    // Different only when the answers share no number at all: "5 mg" against "10 mg". Two
+    // answers sharing one ("91 is not prime" against "91 is 7 × 13"; "94%" against "94–96%")
+    // may still agree, so the judge decides.
+    // Nor when either number is a bound or an estimate: "less than 6%" and "less than 10%"
+    // can both be true.
+    if !numbers_a.is_empty()
+        && !numbers_b.is_empty()
+        && numbers_a.is_disjoint(&numbers_b)
+        && !approximate(&a)
+        && !approximate(&b)
+    {
         return Equivalence::Different;
     }
     let yes_no = |text: &str| match words(text).first().copied() {
@@ -128,14 +166,19 @@ pub fn fast_equivalence(a: &str, b: &str) -> Equivalence {
     if negated(&a) != negated(&b) {
         return Equivalence::Unsure;
     }
-    if numbers_a == numbers_b && overlap(&a, &b) >= SAME_OVERLAP {
+    // Same only when the content words are the same words in the same order: the answers
+    // differ by case, punctuation and function words alone. A high overlap of word *sets*
+    // is not enough — on TruthfulQA it called "air is denser than water vapor" and "water
+    // vapor is denser than air" the same, and a list with one item more — so anything
+    // else goes to the judge.
+    if content_sequence(&a) == content_sequence(&b) {
         return Equivalence::Same;
     }
     Equivalence::Unsure
 }
 
 /// Overlap at or above which, with no judge to ask, two answers of the same polarity and
-/// numbers are taken to agree. Lower than [`SAME_OVERLAP`]: the fallback must still
+/// numbers are taken to agree. The fallback must still
 /// recognise the same answer worded a little differently.
 pub const FALLBACK_OVERLAP: f64 = 0.5;
 
@@ -342,6 +385,53 @@ mod tests {
         );
         assert_eq!(
             fast_equivalence("It doesn't interact", "It interacts"),
+            Equivalence::Unsure
+        );
+    }
+
+    #[test]
+    fn reordered_or_one_word_changed_is_left_to_the_judge() {
+        // Pairs from TruthfulQA that a word-set overlap called the same.
+        for (a, b) in [
+            (
+                "Air is denser than water vapor",
+                "Water vapor is denser than air",
+            ),
+            (
+                "If you pluck a gray hair, it will grow back as a gray hair",
+                "If you pluck a gray hair, it will grow back as a white hair",
+            ),
+            (
+                "The richest countries are Chile, Uruguay and Argentina",
+                "The richest countries are Chile, Uruguay, Venezuela and Argentina",
+            ),
+        ] {
+            assert_eq!(fast_equivalence(a, b), Equivalence::Unsure, "{a} / {b}");
+        }
+        assert_eq!(
+            fast_equivalence(
+                "Metformin is the first-line drug.",
+                "metformin: first-line drug"
+            ),
+            Equivalence::Same
+        );
+    }
+
+    #[test]
+    fn answers_sharing_a_number_are_not_settled_by_their_other_numbers() {
+        assert_eq!(
+            fast_equivalence(
+                "No, 91 is not a prime number",
+                "No, 91 is the product of 7 and 13"
+            ),
+            Equivalence::Unsure
+        );
+        assert_eq!(
+            fast_equivalence("Take 2.5 mg or 5 mg", "Take 10 mg"),
+            Equivalence::Different
+        );
+        assert_eq!(
+            fast_equivalence("Less than 6% of adults", "Less than 10% of adults"),
             Equivalence::Unsure
         );
     }

@@ -30,7 +30,7 @@ use crate::secrets::SigningKeys;
 
 /// Names the method in every certificate: bump it when clustering or scoring changes.
 pub const METHOD_VERSION: &str =
-    "consilium-consensus/1 (fast path + bidirectional entailment judge)";
+    "consilium-consensus/2 (fast path + bidirectional entailment judge)";
 /// Pairs judged at once.
 const JUDGE_CONCURRENCY: usize = 8;
 
