@@ -101,6 +101,8 @@ pub struct App {
     pub chats: Chats,
     /// Consensus panels and their stored runs.
     pub consensus: crate::consensus::Consensus,
+    /// Decks, cards and reviews of the study tools.
+    pub decks: crate::study::Decks,
     /// The master key, for rotation; every other use goes through a service.
     pub master_key: Arc<MasterKey>,
     /// Cancelled at shutdown: stops the background tasks (the health monitor).
@@ -225,7 +227,8 @@ impl App {
             config.consensus.clone(),
             crate::consensus::ConsensusRuns::new(store.clone(), master_key.clone(), clock.clone()),
         );
-        Ok(Arc::new(App {
+        let decks = crate::study::Decks::new(store.clone(), clock.clone());
+        let app = Arc::new(App {
             config,
             clock,
             store,
@@ -243,6 +246,7 @@ impl App {
             notifier,
             chats,
             consensus,
+            decks,
             master_key,
             background,
             catalog,
@@ -255,7 +259,9 @@ impl App {
                 .map(|d| d.as_secs())
                 .unwrap_or(0),
             transports: Mutex::new(Vec::new()),
-        }))
+        });
+        crate::study::due::watch(&app);
+        Ok(app)
     }
 
     /// The principal of the server's own operator: the local owner, acting locally.
@@ -408,6 +414,7 @@ fn build_registry(catalog: &Catalog, options: AppOptions) -> Result<Registry, Ve
     crate::health::dna::register(&mut builder);
     crate::chat::register(&mut builder);
     crate::consensus::register(&mut builder);
+    crate::study::register(&mut builder);
     crate::llm::tools::register(&mut builder);
     #[cfg(feature = "conformance")]
     if options.conformance_fixtures {

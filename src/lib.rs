@@ -39,4 +39,5 @@ pub mod private_files;
 pub mod secrets;
 pub mod status;
 pub mod store;
+pub mod study;
 pub mod transport;

@@ -10,6 +10,7 @@ mod consensus;
 mod env;
 mod llm;
 mod mask;
+mod study;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ pub use access::{AuditConfig, AuthConfig, FALLBACK_PLAN, FeaturesConfig, PlanLim
 pub use consensus::{ConsensusConfig, ModelChoice};
 pub use env::{VARIABLES, apply_env_overrides};
 pub use llm::{LlmConfig, MaintenanceConfig, ModelPrice, NotificationsConfig, WebhookTarget};
+pub use study::StudyConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -59,6 +61,7 @@ pub struct Config {
     pub maintenance: MaintenanceConfig,
     pub notifications: NotificationsConfig,
     pub consensus: ConsensusConfig,
+    pub study: StudyConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -193,6 +196,7 @@ impl Config {
         self.llm.validate()?;
         self.notifications.validate()?;
         self.consensus.validate()?;
+        self.study.validate()?;
         if self.auth.access_token_ttl_secs == 0 || self.auth.refresh_token_ttl_secs == 0 {
             return Err(ConfigError::Invalid {
                 field: "auth token lifetimes",

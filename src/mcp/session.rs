@@ -63,6 +63,11 @@ impl Session {
         self.owner.get_or_init(|| user.clone()) == user
     }
 
+    /// The user this session serves, once known.
+    pub fn owner(&self) -> Option<&UserId> {
+        self.owner.get()
+    }
+
     pub fn log_level(&self) -> LoggingLevel {
         let index = usize::from(self.log_level.load(Ordering::Relaxed));
         LEVELS.get(index).copied().unwrap_or(LoggingLevel::Info)

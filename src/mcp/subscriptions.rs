@@ -9,6 +9,7 @@ use rmcp::model::ResourceUpdatedNotificationParam;
 use rmcp::{Peer, RoleServer};
 
 use super::session::Session;
+use crate::identity::UserId;
 
 /// A session that has subscribed to something, and the connection to tell it on.
 type Subscriber = (Weak<Session>, Peer<RoleServer>);
@@ -26,12 +27,27 @@ impl SubscriptionHub {
 
     /// Tells every live session subscribed to `uri`; forgets sessions that have ended.
     pub async fn notify_updated(&self, uri: &str) -> usize {
+        self.notify(uri, None).await
+    }
+
+    /// Tells the sessions of `user` subscribed to `uri`: for resources whose URI is the same
+    /// for everyone but whose content is each user's own (`consilium://decks`), so nobody
+    /// hears of another user's changes.
+    pub async fn notify_updated_for(&self, user: &UserId, uri: &str) -> usize {
+        self.notify(uri, Some(user)).await
+    }
+
+    async fn notify(&self, uri: &str, user: Option<&UserId>) -> usize {
         let targets: Vec<Peer<RoleServer>> = {
             let mut sessions = self.lock();
             sessions.retain(|_, (session, _)| session.strong_count() > 0);
             sessions
                 .values()
-                .filter(|(session, _)| session.upgrade().is_some_and(|s| s.is_subscribed(uri)))
+                .filter(|(session, _)| {
+                    session.upgrade().is_some_and(|s| {
+                        s.is_subscribed(uri) && user.is_none_or(|u| s.owner() == Some(u))
+                    })
+                })
                 .map(|(_, peer)| peer.clone())
                 .collect()
         };
@@ -46,6 +62,20 @@ impl SubscriptionHub {
             }
         }
         told
+    }
+
+    /// The users with a live session subscribed to `uri`.
+    pub fn subscribed_users(&self, uri: &str) -> Vec<UserId> {
+        let mut users: Vec<UserId> = self
+            .lock()
+            .values()
+            .filter_map(|(session, _)| session.upgrade())
+            .filter(|s| s.is_subscribed(uri))
+            .filter_map(|s| s.owner().cloned())
+            .collect();
+        users.sort();
+        users.dedup();
+        users
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Subscriber>> {

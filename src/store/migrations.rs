@@ -68,6 +68,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "consensus",
         sql: include_str!("migrations/0009_consensus.sql"),
     },
+    Migration {
+        version: 10,
+        name: "study",
+        sql: include_str!("migrations/0010_study.sql"),
+    },
 ];
 
 const CREATE_RECORD_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
