@@ -103,6 +103,8 @@ pub struct App {
     pub consensus: crate::consensus::Consensus,
     /// Decks, cards and reviews of the study tools.
     pub decks: crate::study::Decks,
+    /// MCQ quizzes and answers.
+    pub quizzes: crate::study::Quizzes,
     /// The master key, for rotation; every other use goes through a service.
     pub master_key: Arc<MasterKey>,
     /// Cancelled at shutdown: stops the background tasks (the health monitor).
@@ -228,6 +230,7 @@ impl App {
             crate::consensus::ConsensusRuns::new(store.clone(), master_key.clone(), clock.clone()),
         );
         let decks = crate::study::Decks::new(store.clone(), clock.clone());
+        let quizzes = crate::study::Quizzes::new(store.clone(), clock.clone());
         let app = Arc::new(App {
             config,
             clock,
@@ -247,6 +250,7 @@ impl App {
             chats,
             consensus,
             decks,
+            quizzes,
             master_key,
             background,
             catalog,

@@ -26,6 +26,11 @@ pub struct ToolSpec {
     /// Tokens a call is expected to use, reserved against the plan before it runs.
     #[serde(default)]
     pub token_estimate: u64,
+    /// The argument that says how many units of the capped feature a call asks for (the
+    /// number of cards or questions to write), reserved against the plan before it runs so
+    /// a call cannot overshoot the day's cap. Left out: one unit.
+    #[serde(default)]
+    pub units_argument: Option<String>,
     /// Whether a successful result is saved for its caller, who gets a link to
     /// `consilium://analyses/{id}` with it.
     #[serde(default)]

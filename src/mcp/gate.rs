@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+use rmcp::model::JsonObject;
+
 use super::registry::ToolAccess;
 use super::tool::{ReportedUsage, ToolError, codes};
 use crate::app::App;
@@ -17,7 +19,24 @@ use crate::metering::{self, AdmitError, CallRequest, CallUsage, LimitExceeded, O
 /// meter records it as cancelled.
 pub struct Admission(metering::Admission);
 
-fn call_request(principal: &Principal, tool: &str, access: &ToolAccess) -> CallRequest {
+/// The units a call asks for: its `units_argument` when that is a positive whole number,
+/// else one. An absurd count is left for the tool to refuse; reserving it would only refuse
+/// the call with a quota message instead of the clearer argument error.
+fn requested_units(access: &ToolAccess, arguments: Option<&JsonObject>) -> u64 {
+    access
+        .units_argument
+        .as_deref()
+        .and_then(|name| arguments?.get(name)?.as_u64())
+        .filter(|n| (1..=1_000).contains(n))
+        .unwrap_or(0)
+}
+
+fn call_request(
+    principal: &Principal,
+    tool: &str,
+    access: &ToolAccess,
+    arguments: Option<&JsonObject>,
+) -> CallRequest {
     CallRequest {
         user_id: principal.user_id.clone(),
         api_key_id: match &principal.via {
@@ -28,7 +47,7 @@ fn call_request(principal: &Principal, tool: &str, access: &ToolAccess) -> CallR
         bypass_limits: principal.acts_as_admin(),
         tool: tool.to_string(),
         feature: access.feature.clone(),
-        feature_units: 0,
+        feature_units: requested_units(access, arguments),
         token_estimate: access.token_estimate,
     }
 }
@@ -38,8 +57,9 @@ pub async fn admit(
     principal: &Principal,
     tool: &str,
     access: &ToolAccess,
+    arguments: Option<&JsonObject>,
 ) -> Result<Admission, ToolError> {
-    let call = call_request(principal, tool, access);
+    let call = call_request(principal, tool, access, arguments);
     match app.meter.admit(&call).await {
         Ok(admission) => Ok(Admission(admission)),
         Err(AdmitError::Refused(refusal)) => {

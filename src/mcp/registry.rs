@@ -88,6 +88,8 @@ pub struct ToolAccess {
     pub scope: Option<Scope>,
     pub feature: Option<String>,
     pub token_estimate: u64,
+    /// The argument naming how many feature units a call asks for.
+    pub units_argument: Option<String>,
     /// Save a successful result for the caller (see `crate::health::history`).
     pub saves_analysis: bool,
 }
@@ -108,6 +110,7 @@ impl ToolAccess {
             scope,
             feature: spec.feature.clone(),
             token_estimate: spec.token_estimate,
+            units_argument: spec.units_argument.clone(),
             saves_analysis: spec.saves_analysis,
         })
     }

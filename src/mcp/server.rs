@@ -127,7 +127,14 @@ impl ConsiliumServer {
         }
         let _running = self.app.in_flight.start();
         let started = std::time::Instant::now();
-        let admission = match gate::admit(&self.app, &principal, &request.name, &tool.access).await
+        let admission = match gate::admit(
+            &self.app,
+            &principal,
+            &request.name,
+            &tool.access,
+            request.arguments.as_ref(),
+        )
+        .await
         {
             Ok(admission) => admission,
             Err(refusal) => return Ok(CallToolResponse::Complete(refusal.into_result())),

@@ -73,6 +73,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "study",
         sql: include_str!("migrations/0010_study.sql"),
     },
+    Migration {
+        version: 11,
+        name: "quizzes",
+        sql: include_str!("migrations/0011_quizzes.sql"),
+    },
 ];
 
 const CREATE_RECORD_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -2,14 +2,27 @@
 //!
 //! `scheduler` is the pure FSRS-6 scheduling (steps and fuzz included); `decks` keeps decks,
 //! cards and the review log per user in the store; `stats` reads the review log back as
-//! retention, workload and a forecast; `tools` is the MCP surface. Nothing here writes a
-//! card for the student without saying which model wrote it.
+//! retention, workload and a forecast; `due` tells subscribers when cards fall due.
+//! `written` holds the shapes and checks of model-written material, `generate` asks a model
+//! for it (retrying once, refusing what fails), `quizzes` stores MCQs and answers; `tools`
+//! and `writing_tools` are the MCP surface. Nothing here stores model-written material
+//! that failed its checks, or without saying which model wrote it.
 
 pub mod decks;
 pub mod due;
+pub mod generate;
+pub mod quizzes;
 pub mod scheduler;
 pub mod stats;
 mod tools;
+mod writing_tools;
+pub mod written;
 
 pub use decks::{Card, Deck, Decks, DecksError};
-pub use tools::{DECKS_URI, DUE_URI, register, scheduler_for};
+pub use quizzes::Quizzes;
+pub use tools::{DECKS_URI, DUE_URI, scheduler_for};
+
+pub fn register(builder: &mut crate::mcp::RegistryBuilder<'_>) {
+    tools::register(builder);
+    writing_tools::register(builder);
+}

@@ -765,6 +765,8 @@ pub struct StudyStats {
     #[serde(flatten)]
     pub workload: Workload,
     pub parameters: ParametersInfo,
+    /// MCQ accuracy per topic, over every answer you gave.
+    pub mcq_accuracy: Vec<super::quizzes::TopicAccuracy>,
 }
 
 impl ToolOutput for StudyStats {
@@ -793,7 +795,19 @@ impl ToolOutput for StudyStats {
             w.average_reviews_per_day,
             self.parameters.source,
             self.parameters.note
-        )
+        ) + &self
+            .mcq_accuracy
+            .iter()
+            .map(|t| {
+                format!(
+                    "\nMCQs on {}: {}/{} right ({:.0}%)",
+                    t.topic,
+                    t.correct,
+                    t.answered,
+                    t.accuracy * 100.0
+                )
+            })
+            .collect::<String>()
     }
 }
 
@@ -839,6 +853,7 @@ async fn study_stats(ctx: ToolContext, args: StudyStatsArguments) -> Result<Stud
         deck: deck.map(|d| d.name),
         workload,
         parameters,
+        mcq_accuracy: ctx.app.quizzes.accuracy(owner).await?,
     })
 }
 
