@@ -105,6 +105,8 @@ pub struct App {
     pub decks: crate::study::Decks,
     /// MCQ quizzes and answers.
     pub quizzes: crate::study::Quizzes,
+    /// Students' own documents and their chunks.
+    pub documents: crate::study::Documents,
     /// The master key, for rotation; every other use goes through a service.
     pub master_key: Arc<MasterKey>,
     /// Cancelled at shutdown: stops the background tasks (the health monitor).
@@ -231,6 +233,7 @@ impl App {
         );
         let decks = crate::study::Decks::new(store.clone(), clock.clone());
         let quizzes = crate::study::Quizzes::new(store.clone(), clock.clone());
+        let documents = crate::study::Documents::new(store.clone(), clock.clone());
         let app = Arc::new(App {
             config,
             clock,
@@ -251,6 +254,7 @@ impl App {
             consensus,
             decks,
             quizzes,
+            documents,
             master_key,
             background,
             catalog,

@@ -59,7 +59,7 @@ async fn review(s: &Setup, id: &str, rating: Rating) -> consilium::study::Card {
     let owner = &s.app.local_owner.id;
     let decks = &s.app.decks;
     let card = decks.card(owner, id).await.expect("read").expect("card");
-    let scheduler = scheduler_for(&s.app, owner, 0.9).await.expect("scheduler");
+    let (scheduler, _) = scheduler_for(&s.app, owner, 0.9).await.expect("scheduler");
     let reviewed = scheduler
         .review(
             id,
@@ -87,7 +87,7 @@ async fn a_review_that_lost_a_race_is_refused_and_deleted_cards_keep_their_histo
     let stale = cards[0].clone();
     review(&s, &stale.id, Rating::Good).await;
     // A second review computed from the card as it was before the first landed.
-    let scheduler = scheduler_for(&s.app, owner, 0.9).await.expect("scheduler");
+    let (scheduler, _) = scheduler_for(&s.app, owner, 0.9).await.expect("scheduler");
     let reviewed = scheduler
         .review(
             &stale.id,

@@ -78,6 +78,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "quizzes",
         sql: include_str!("migrations/0011_quizzes.sql"),
     },
+    Migration {
+        version: 12,
+        name: "documents",
+        sql: include_str!("migrations/0012_documents.sql"),
+    },
 ];
 
 const CREATE_RECORD_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

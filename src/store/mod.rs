@@ -10,6 +10,7 @@
 //! and [`Store::open`] is documented as blocking.
 
 mod backup;
+mod checkpointer;
 mod connections;
 mod error;
 mod files;
@@ -30,6 +31,7 @@ use rusqlite::{Connection, Transaction};
 
 pub use error::StoreError;
 
+use checkpointer::Checkpointer;
 use migrations::{MIGRATIONS, Migration};
 use reads::ReadPool;
 use writer::{AwaitedJob, QueuedJob, Writer};
@@ -66,6 +68,7 @@ struct StoreInner {
     schema_version: u32,
     writer: Writer,
     reads: Arc<ReadPool>,
+    checkpointer: Checkpointer,
 }
 
 impl Store {
@@ -95,6 +98,9 @@ impl Store {
         // Read-only connections only after migrating, so they never see a
         // half-built schema.
         let reads = ReadPool::open(path, options.read_connections)?;
+        // Checkpoints run on their own thread (see `checkpointer`), never inside a commit.
+        connection.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let checkpointer = Checkpointer::start(path)?;
         let writer = Writer::start(connection, options.max_batch)?;
         tracing::info!(path = %path.display(), schema_version, "store opened");
         Ok(Store {
@@ -103,6 +109,7 @@ impl Store {
                 schema_version,
                 writer,
                 reads,
+                checkpointer,
             }),
         })
     }
@@ -190,6 +197,10 @@ impl Store {
     pub async fn shutdown(&self) -> Result<(), StoreError> {
         let idle_readers = self.inner.reads.close();
         let writer_stopped = self.inner.writer.shutdown().await;
+        let inner = self.inner.clone();
+        if let Err(error) = tokio::task::spawn_blocking(move || inner.checkpointer.stop()).await {
+            tracing::warn!(%error, "could not stop the checkpointer cleanly");
+        }
         if !idle_readers.is_empty() {
             // Closing may checkpoint the WAL: file I/O, so off the runtime.
             if let Err(error) = tokio::task::spawn_blocking(move || drop(idle_readers)).await {

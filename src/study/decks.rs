@@ -16,7 +16,10 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_FIELD_CHARS: usize = 10_000;
 pub const MAX_TAGS: usize = 20;
 pub const MAX_TAG_CHARS: usize = 64;
+/// Cards `add_cards` takes in one call.
 pub const MAX_CARDS_PER_CALL: usize = 200;
+/// Cards one store write takes (an import).
+pub const MAX_CARDS_PER_STORE: usize = 5_000;
 pub const DEFAULT_RETENTION: f64 = 0.9;
 
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +137,15 @@ pub struct ReviewEntry {
     pub state_before: String,
     pub elapsed_days: u32,
     pub scheduled_days: f64,
+}
+
+/// What scheduling one review needs.
+#[derive(Debug, Clone)]
+pub struct ReviewContext {
+    pub card: Card,
+    pub desired_retention: f64,
+    /// The owner's fitted FSRS parameters; `None`: the defaults.
+    pub parameters: Option<Vec<f32>>,
 }
 
 /// A search hit, best first.
@@ -484,7 +496,7 @@ impl Decks {
         }
     }
 
-    /// Adds `cards` to deck `deck_id`, all or none.
+    /// Adds `cards` to deck `deck_id` in one transaction, all or none.
     pub async fn add_cards(
         &self,
         owner: &UserId,
@@ -494,9 +506,9 @@ impl Decks {
         if cards.is_empty() {
             return Err(DecksError::Invalid("no cards to add".into()));
         }
-        if cards.len() > MAX_CARDS_PER_CALL {
+        if cards.len() > MAX_CARDS_PER_STORE {
             return Err(DecksError::Invalid(format!(
-                "at most {MAX_CARDS_PER_CALL} cards at once"
+                "at most {MAX_CARDS_PER_STORE} cards at once"
             )));
         }
         let cards = cards
@@ -1008,6 +1020,51 @@ impl Decks {
                 Some((CardState::parse(&state)?, Timestamp::parse_rfc3339(&due)?))
             })
             .collect())
+    }
+
+    /// What a review needs, in one read: the card, its deck's desired retention, and the
+    /// owner's fitted parameters if any. `None` when the card is not the owner's.
+    pub async fn review_context(
+        &self,
+        owner: &UserId,
+        card_id: &str,
+    ) -> Result<Option<ReviewContext>, DecksError> {
+        let (user, key) = (owner.to_string(), card_id.to_string());
+        let found = self
+            .store
+            .read(move |c| {
+                let card = c
+                    .query_row(
+                        &format!("SELECT {CARD_COLUMNS} FROM cards WHERE id = ?1 AND user_id = ?2"),
+                        params![key, user],
+                        card_from,
+                    )
+                    .optional()?;
+                let Some(card) = card else {
+                    return Ok(None);
+                };
+                let retention: Option<f64> = c
+                    .query_row(
+                        "SELECT desired_retention FROM decks WHERE id = ?1 AND user_id = ?2",
+                        params![card.deck_id, user],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let parameters: Option<String> = c
+                    .query_row(
+                        "SELECT parameters FROM fsrs_parameters WHERE user_id = ?1",
+                        params![user],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                Ok(Some((card, retention, parameters)))
+            })
+            .await?;
+        Ok(found.map(|(card, retention, parameters)| ReviewContext {
+            card,
+            desired_retention: retention.unwrap_or(DEFAULT_RETENTION),
+            parameters: parameters.and_then(|json| serde_json::from_str(&json).ok()),
+        }))
     }
 
     /// The owner's fitted FSRS parameters and how many reviews they were fitted on.

@@ -8,7 +8,10 @@
 //! and `writing_tools` are the MCP surface. Nothing here stores model-written material
 //! that failed its checks, or without saying which model wrote it.
 
+pub mod anki;
 pub mod decks;
+mod document_tools;
+pub mod documents;
 pub mod due;
 pub mod generate;
 pub mod quizzes;
@@ -19,10 +22,12 @@ mod writing_tools;
 pub mod written;
 
 pub use decks::{Card, Deck, Decks, DecksError};
+pub use documents::Documents;
 pub use quizzes::Quizzes;
-pub use tools::{DECKS_URI, DUE_URI, scheduler_for};
+pub use tools::{DECKS_URI, DUE_URI, scheduler_for, scheduler_with};
 
 pub fn register(builder: &mut crate::mcp::RegistryBuilder<'_>) {
     tools::register(builder);
     writing_tools::register(builder);
+    document_tools::register(builder);
 }

@@ -52,17 +52,26 @@ impl From<SchedulerError> for ToolError {
 }
 
 /// The scheduler for `owner` on a deck with `retention`: their fitted parameters if any.
+/// The scheduler for `owner` on a deck with `retention`, and whether it uses parameters
+/// fitted to their own reviews.
 pub async fn scheduler_for(
     app: &App,
     owner: &UserId,
     retention: f64,
-) -> Result<Scheduler, ToolError> {
-    let parameters = app
-        .decks
-        .parameters(owner)
-        .await?
-        .map(|(p, _, _)| p)
-        .unwrap_or_default();
+) -> Result<(Scheduler, bool), ToolError> {
+    let fitted = app.decks.parameters(owner).await?.map(|(p, _, _)| p);
+    scheduler_with(app, fitted, retention)
+}
+
+/// The scheduler for a deck with `retention` under `fitted` parameters (the defaults with
+/// `None`), and whether the fitted ones are used.
+pub fn scheduler_with(
+    app: &App,
+    fitted: Option<Vec<f32>>,
+    retention: f64,
+) -> Result<(Scheduler, bool), ToolError> {
+    let is_fitted = fitted.is_some();
+    let parameters = fitted.unwrap_or_default();
     let study = &app.config.study;
     let settings = Settings {
         desired_retention: retention,
@@ -72,9 +81,9 @@ pub async fn scheduler_for(
         fuzz: study.fuzz,
     };
     match Scheduler::new(&parameters, settings.clone()) {
-        Ok(scheduler) => Ok(scheduler),
+        Ok(scheduler) => Ok((scheduler, is_fitted)),
         // Stored parameters the model no longer accepts: the defaults, never a failed review.
-        Err(SchedulerError::Parameters(_)) => Ok(Scheduler::new(&[], settings)?),
+        Err(SchedulerError::Parameters(_)) => Ok((Scheduler::new(&[], settings)?, false)),
         Err(e) => Err(e.into()),
     }
 }
@@ -108,6 +117,8 @@ pub fn register(builder: &mut RegistryBuilder<'_>) {
     builder.tool("review_card", review_card);
     builder.tool("study_stats", study_stats);
     builder.tool("optimize_schedule", optimize_schedule);
+    builder.tool("export_deck", export_deck);
+    builder.tool("import_deck", import_deck);
 
     builder.resource_for(
         Some(Scope::Study),
@@ -403,6 +414,12 @@ impl ToolOutput for CardsResult {
 }
 
 async fn add_cards(ctx: ToolContext, args: AddCardsArguments) -> Result<CardsResult, ToolError> {
+    if args.cards.len() > super::decks::MAX_CARDS_PER_CALL {
+        return Err(ToolError::invalid_arguments(format!(
+            "at most {} cards at once; import_deck takes more",
+            super::decks::MAX_CARDS_PER_CALL
+        )));
+    }
     let owner = &ctx.principal.user_id;
     let decks = &ctx.app.decks;
     let deck = decks.deck_named(owner, &args.deck).await?;
@@ -710,21 +727,18 @@ async fn review_card(
 ) -> Result<ReviewResult, ToolError> {
     let owner = &ctx.principal.user_id;
     let decks = &ctx.app.decks;
-    let card = decks
-        .card(owner, &args.card_id)
+    let context = decks
+        .review_context(owner, &args.card_id)
         .await?
         .ok_or(DecksError::NotFound("card"))?;
+    let card = context.card;
     if card.suspended {
         return Err(ToolError::invalid_arguments(
             "the card is suspended; unsuspend it with suspend_card first",
         ));
     }
-    let deck = decks
-        .deck(owner, &card.deck_id)
-        .await?
-        .ok_or(DecksError::NotFound("deck"))?;
-    let fitted = decks.parameters(owner).await?.is_some();
-    let scheduler = scheduler_for(&ctx.app, owner, deck.desired_retention).await?;
+    let (scheduler, fitted) =
+        scheduler_with(&ctx.app, context.parameters, context.desired_retention)?;
     let now = decks.now();
     let reviewed = scheduler.review(&card.id, &card.schedule()?, args.rating, now)?;
     let updated = decks
@@ -907,4 +921,157 @@ async fn optimize_schedule(ctx: ToolContext, _: NoArguments) -> Result<OptimizeR
             ),
         )),
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Anki
+
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    /// An Anki package: open it in Anki (File > Import) to get the deck with its cards.
+    Apkg,
+    /// Anki's tab-separated text import format.
+    Tsv,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportDeckArguments {
+    /// The deck's id or exact name.
+    pub deck: String,
+    pub format: ExportFormat,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ExportResult {
+    pub deck: String,
+    pub format: String,
+    pub file_name: String,
+    pub cards: usize,
+    pub size_bytes: usize,
+    pub sha256: String,
+    /// The `.tsv` file's text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The `.apkg` file, base64-encoded: decode it and save it under `file_name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_base64: Option<String>,
+}
+
+impl ToolOutput for ExportResult {
+    fn to_text(&self) -> String {
+        match &self.text {
+            Some(text) => format!(
+                "{} card(s) of deck {:?} in Anki's text format; save as {}:\n\n{text}",
+                self.cards, self.deck, self.file_name
+            ),
+            None => format!(
+                "{} card(s) of deck {:?} as an Anki package ({} bytes, SHA-256 {}): decode structuredContent.data_base64 and save it as {}, then open it in Anki.",
+                self.cards, self.deck, self.size_bytes, self.sha256, self.file_name
+            ),
+        }
+    }
+}
+
+fn file_stem(name: &str) -> String {
+    let stem: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if stem.trim_matches('_').is_empty() {
+        "deck".into()
+    } else {
+        stem
+    }
+}
+
+async fn export_deck(
+    ctx: ToolContext,
+    args: ExportDeckArguments,
+) -> Result<ExportResult, ToolError> {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let owner = &ctx.principal.user_id;
+    let decks = &ctx.app.decks;
+    let deck = decks.find_deck(owner, &args.deck).await?;
+    let cards = decks
+        .cards_in_deck(owner, &deck.id, super::decks::MAX_CARDS_PER_STORE * 20, 0)
+        .await?;
+    let count = cards.len();
+    let stem = file_stem(&deck.name);
+    let (format, file_name, bytes, text) = match args.format {
+        ExportFormat::Tsv => {
+            let text = super::anki::export_tsv(&deck.name, &cards);
+            (
+                "tsv",
+                format!("{stem}.txt"),
+                text.clone().into_bytes(),
+                Some(text),
+            )
+        }
+        ExportFormat::Apkg => {
+            let (name, description, now) =
+                (deck.name.clone(), deck.description.clone(), decks.now());
+            let bytes = tokio::task::spawn_blocking(move || {
+                super::anki::export_apkg(&name, &description, &cards, now)
+            })
+            .await
+            .map_err(|_| ToolError::internal("the export stopped"))?
+            .map_err(|e| {
+                tracing::error!(error = %e, "an Anki export failed");
+                ToolError::internal("the Anki package could not be written")
+            })?;
+            ("apkg", format!("{stem}.apkg"), bytes, None)
+        }
+    };
+    let sha256 = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(ExportResult {
+        deck: deck.name,
+        format: format.into(),
+        file_name,
+        cards: count,
+        size_bytes: bytes.len(),
+        sha256,
+        data_base64: text
+            .is_none()
+            .then(|| base64::engine::general_purpose::STANDARD.encode(&bytes)),
+        text,
+    })
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportDeckArguments {
+    /// The deck to add the cards to (id or name); a new name creates the deck.
+    pub deck: String,
+    /// The file's text in Anki's text format: one note per line, front and back separated
+    /// by a tab (or the `#separator:` header's character), tags where `#tags column:` says.
+    pub text: String,
+}
+
+async fn import_deck(
+    ctx: ToolContext,
+    args: ImportDeckArguments,
+) -> Result<CardsResult, ToolError> {
+    let cards = super::anki::import_tsv(&args.text)
+        .map_err(|e| ToolError::invalid_arguments(e.to_string()))?;
+    let owner = &ctx.principal.user_id;
+    let decks = &ctx.app.decks;
+    let deck = decks.deck_named(owner, &args.deck).await?;
+    let cards = decks.add_cards(owner, &deck.id, cards).await?;
+    announce(&ctx.app, owner, &[&deck.id]);
+    Ok(CardsResult {
+        deck_id: deck.id,
+        cards,
+    })
 }

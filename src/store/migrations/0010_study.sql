@@ -37,7 +37,9 @@ CREATE TABLE cards (
 );
 
 CREATE INDEX cards_due ON cards (user_id, suspended, due);
-CREATE INDEX cards_by_deck ON cards (deck_id);
+-- A deck's listing counts its cards, its due cards and its new cards from these alone.
+CREATE INDEX cards_by_deck ON cards (deck_id, suspended, due);
+CREATE INDEX cards_by_deck_state ON cards (deck_id, state, suspended);
 
 -- Full-text search over the cards (BM25 ranking), kept in step by triggers.
 CREATE VIRTUAL TABLE cards_fts USING fts5 (

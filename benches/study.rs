@@ -1,0 +1,234 @@
+//! Study benchmark: what `review_card` costs in process — read the card and its deck, load
+//! the student's parameters, schedule with FSRS-6, write the card and its log entry in one
+//! transaction through the store's writer — and a full-text search over 10,000 cards
+//! (SQLite FTS5, BM25), on a real SQLite file.
+//!
+//! Run with `cargo bench --bench study`; `CONSILIUM_BENCH_QUICK=1` runs fewer calls.
+
+#[path = "support/mod.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use consilium::app::{App, AppParts};
+use consilium::config::Config;
+use consilium::study::decks::NewCard;
+use consilium::study::scheduler::Rating;
+use consilium::study::scheduler_with;
+use support::percentile;
+
+/// Targets: review_card p99 under 1 ms; a search over 10,000 cards p99 under 5 ms.
+const TARGET_REVIEW_P99_MICROS: f64 = 1_000.0;
+const TARGET_SEARCH_P99_MICROS: f64 = 5_000.0;
+const CARDS: usize = 10_000;
+
+/// Medical words for realistic fronts, backs and queries.
+const WORDS: &[&str] = &[
+    "aorta",
+    "stenosis",
+    "murmur",
+    "insulin",
+    "glucose",
+    "ketoacidosis",
+    "nephron",
+    "sodium",
+    "potassium",
+    "aldosterone",
+    "renin",
+    "angiotensin",
+    "troponin",
+    "infarction",
+    "ischaemia",
+    "heparin",
+    "warfarin",
+    "platelet",
+    "anaemia",
+    "ferritin",
+    "thyroxine",
+    "cortisol",
+    "asthma",
+    "bronchiole",
+    "surfactant",
+    "pneumonia",
+    "sepsis",
+    "lactate",
+    "antibiotic",
+    "penicillin",
+    "vancomycin",
+    "hepatitis",
+    "cirrhosis",
+    "albumin",
+    "bilirubin",
+    "pancreatitis",
+    "amylase",
+    "stroke",
+    "aphasia",
+    "seizure",
+    "migraine",
+    "meningitis",
+    "dermatome",
+    "femur",
+    "fracture",
+    "osteoporosis",
+    "calcium",
+    "vitamin",
+    "diuretic",
+    "furosemide",
+    "digoxin",
+    "atrial",
+    "fibrillation",
+    "ventricle",
+    "pericarditis",
+    "tamponade",
+    "embolism",
+    "thrombosis",
+];
+
+fn word(i: usize) -> &'static str {
+    WORDS[(i.wrapping_mul(2_654_435_761)) % WORDS.len()]
+}
+
+fn card(i: usize) -> NewCard {
+    NewCard {
+        front: format!(
+            "What links {} and {} in case {i}?",
+            word(i),
+            word(i / 7 + 3)
+        ),
+        back: format!(
+            "{} raises {} via {}",
+            word(i + 11),
+            word(i / 3 + 5),
+            word(i / 13 + 17)
+        ),
+        tags: vec![word(i % 17).to_string(), "bench".into()],
+        source: "benchmark".into(),
+        written_by: "student".into(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let quick = std::env::var_os("CONSILIUM_BENCH_QUICK").is_some();
+    let reviews = if quick { 1_000 } else { 10_000 };
+    let searches = if quick { 500 } else { 5_000 };
+    let dir = tempfile::TempDir::new()?;
+    let mut config = Config::default();
+    config.store.path = Some(dir.path().join("consilium.sqlite"));
+    let app: Arc<App> = App::assemble(config, AppParts::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("the app did not start: {e}"))?;
+    let owner = app.local_owner.id.clone();
+    let decks = &app.decks;
+    let deck = decks
+        .deck_named(&owner, "Bench")
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut ids = Vec::with_capacity(CARDS);
+    let started = Instant::now();
+    for chunk in (0..CARDS).collect::<Vec<_>>().chunks(200) {
+        let added = decks
+            .add_cards(&owner, &deck.id, chunk.iter().map(|&i| card(i)).collect())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        ids.extend(added.into_iter().map(|c| c.id));
+    }
+    println!(
+        "{CARDS} cards added in batches of 200 in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // review_card's own path, without the MCP framing.
+    let ratings = [
+        Rating::Good,
+        Rating::Good,
+        Rating::Again,
+        Rating::Hard,
+        Rating::Easy,
+    ];
+    let mut samples: Vec<Duration> = Vec::with_capacity(reviews);
+    for i in 0..reviews + 200 {
+        let id = &ids[(i * 7919) % ids.len()];
+        let started = Instant::now();
+        let context = decks
+            .review_context(&owner, id)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .ok_or_else(|| anyhow::anyhow!("card missing"))?;
+        let card = context.card;
+        let (scheduler, _) = scheduler_with(&app, context.parameters, context.desired_retention)
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        let schedule = card.schedule().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let rating = ratings[i % ratings.len()];
+        let reviewed = scheduler
+            .review(&card.id, &schedule, rating, decks.now())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        decks
+            .record_review(&owner, &card, rating, &reviewed, Some(3_000))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if i >= 200 {
+            samples.push(started.elapsed());
+        }
+    }
+    samples.sort();
+    let (p50, p99) = (percentile(&samples, 0.5), percentile(&samples, 0.99));
+    println!(
+        "review_card path, {reviews} reviews over {CARDS} cards: p50 {p50:.0} µs, p99 {p99:.0} µs — target p99 < {TARGET_REVIEW_P99_MICROS} µs: {}",
+        if p99 < TARGET_REVIEW_P99_MICROS {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+    // Listing a deck counts its cards by state: measured alone, as it grows with the deck.
+    let mut deck_reads: Vec<Duration> = Vec::with_capacity(500);
+    for _ in 0..500 {
+        let started = Instant::now();
+        decks
+            .deck(&owner, &deck.id)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        deck_reads.push(started.elapsed());
+    }
+    deck_reads.sort();
+    println!(
+        "deck with its counts over {CARDS} cards (list_decks, consilium://decks): p50 {:.0} µs, p99 {:.0} µs",
+        percentile(&deck_reads, 0.5),
+        percentile(&deck_reads, 0.99)
+    );
+
+    let mut samples: Vec<Duration> = Vec::with_capacity(searches);
+    let mut hits = 0usize;
+    for i in 0..searches + 100 {
+        let query = if i % 2 == 0 {
+            format!("{} {}", word(i), word(i + 3))
+        } else {
+            // A prefix of one word, as typed so far.
+            word(i).chars().take(4).collect()
+        };
+        let started = Instant::now();
+        let found = decks
+            .search(&owner, &query, None, 20)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if i >= 100 {
+            samples.push(started.elapsed());
+            hits += found.len();
+        }
+    }
+    samples.sort();
+    let (p50, p99) = (percentile(&samples, 0.5), percentile(&samples, 0.99));
+    println!(
+        "search_cards over {CARDS} cards, {searches} queries (20 hits max, {:.1} on average): p50 {p50:.0} µs, p99 {p99:.0} µs — target p99 < {TARGET_SEARCH_P99_MICROS} µs: {}",
+        hits as f64 / searches as f64,
+        if p99 < TARGET_SEARCH_P99_MICROS {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! Documents end to end over streamable HTTP with rmcp's client and a scripted provider on
+//! 127.0.0.1: a PDF uploaded, its text read page by page and found by full-text search with
+//! page citations; `ask_documents` answering from retrieved chunks with citations, saying
+//! when the documents do not hold the answer (without asking a model when nothing is
+//! retrieved), and refusing an answer that cites passages it was not given; bad files
+//! refused with clear errors; one student's documents invisible to another.
+
+mod common;
+#[path = "support/pdf.rs"]
+mod pdf;
+#[path = "support/upstream.rs"]
+mod upstream;
+
+use std::path::Path;
+
+use base64::Engine;
+use common::{HttpServer, call, cli, connect_http_as, fresh_db, run_cli_with_input};
+use serde_json::{Value, json};
+use upstream::{Behaviour, Upstream};
+
+fn student(db: &Path, email: &str) -> String {
+    cli(
+        db,
+        &[
+            "admin",
+            "create-user",
+            email,
+            "--name",
+            "S",
+            "--plan",
+            "student",
+        ],
+    );
+    cli(
+        db,
+        &[
+            "api-keys", "create", "--user", email, "--name", "t", "--scopes", "study",
+        ],
+    )
+}
+
+fn add_writer(db: &Path, upstream: &Upstream) {
+    let output = run_cli_with_input(
+        db,
+        &[
+            "providers",
+            "add",
+            "--provider",
+            "openai",
+            "--label",
+            "writer",
+            "--base-url",
+            &upstream.base_url("writer", "openai"),
+            "--models",
+            "writer-model",
+            "--features",
+            "explain",
+            "--skip-test",
+        ],
+        "sk-writer-0123456789abcdefSECRET\n",
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+async fn result(client: &common::Client, tool: &str, arguments: Value) -> (bool, Value, String) {
+    let outcome = call(client, tool, arguments).await;
+    let text = common::json_of(&outcome)["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    (
+        outcome.is_error == Some(true),
+        outcome.structured_content.unwrap_or(Value::Null),
+        text,
+    )
+}
+
+#[tokio::test]
+async fn answers_come_from_the_students_pdf_with_page_citations() {
+    let upstream = Upstream::start().await;
+    let (dir, db) = fresh_db();
+    add_writer(&db, &upstream);
+    let ada = student(&db, "ada@example.org");
+    let bob = student(&db, "bob@example.org");
+    let server = HttpServer::spawn_on(dir, db, &[], &[]).await;
+    let (ada_client, _) = connect_http_as(&server.mcp_url(), &ada).await;
+    let (bob_client, _) = connect_http_as(&server.mcp_url(), &bob).await;
+
+    let pdf = pdf::pdf_with_pages(&[
+        "Renal physiology. The glomerular filtration rate is about 120 mL per minute in young adults.",
+        "Renin is secreted by the juxtaglomerular cells of the afferent arteriole.",
+        "Loop diuretics block the NKCC2 cotransporter in the thick ascending limb.",
+    ]);
+    let (failed, uploaded, _) = result(
+        &ada_client,
+        "upload_document",
+        json!({
+            "title": "Renal lecture 3",
+            "format": "pdf",
+            "data_base64": base64::engine::general_purpose::STANDARD.encode(&pdf)
+        }),
+    )
+    .await;
+    assert!(!failed, "{uploaded}");
+    let document = &uploaded["document"];
+    assert_eq!(document["pages"], 3, "{uploaded}");
+    let document_id = document["id"].as_str().expect("id").to_string();
+
+    let (_, found, _) = result(
+        &ada_client,
+        "search_documents",
+        json!({ "query": "juxtaglomerular renin" }),
+    )
+    .await;
+    assert_eq!(found["hits"][0]["page"], 2, "{found}");
+    assert_eq!(found["hits"][0]["document_title"], "Renal lecture 3");
+
+    // Answered from the retrieved chunk, cited by document and page.
+    upstream.push(
+        "writer",
+        Behaviour::Text(
+            json!({ "found": true, "answer": "The juxtaglomerular cells of the afferent arteriole.", "passages": [1] })
+                .to_string(),
+        ),
+    );
+    let (failed, answer, text) = result(
+        &ada_client,
+        "ask_documents",
+        json!({ "question": "Which cells secrete renin?" }),
+    )
+    .await;
+    assert!(!failed, "{answer}");
+    assert_eq!(answer["found"], true);
+    assert_eq!(answer["citations"][0]["page"], 2, "{answer}");
+    assert_eq!(answer["citations"][0]["document_id"], document_id.as_str());
+    assert_eq!(answer["label"], "model-written");
+    assert!(text.contains("Renal lecture 3, p.2"), "{text}");
+    let asked = upstream.received("writer")[0].body.to_string();
+    assert!(
+        asked.contains("juxtaglomerular"),
+        "the model saw the chunk: {asked}"
+    );
+
+    // The model finds the passages do not answer it: said plainly.
+    upstream.push(
+        "writer",
+        Behaviour::Text(json!({ "found": false, "answer": "", "passages": [] }).to_string()),
+    );
+    let (_, answer, text) = result(
+        &ada_client,
+        "ask_documents",
+        json!({ "question": "What dose of furosemide is used in the renal clinic?" }),
+    )
+    .await;
+    assert_eq!(answer["found"], false, "{answer}");
+    assert!(text.contains("do not contain the answer"), "{text}");
+
+    // Nothing retrieved: no model is asked at all.
+    let asked_before = upstream.received("writer").len();
+    let (_, answer, _) = result(
+        &ada_client,
+        "ask_documents",
+        json!({ "question": "Tell me about hepatitis serology" }),
+    )
+    .await;
+    assert_eq!(answer["found"], false);
+    assert_eq!(upstream.received("writer").len(), asked_before);
+
+    // A citation of a passage that was never given is sent back, then refused.
+    for _ in 0..2 {
+        upstream.push(
+            "writer",
+            Behaviour::Text(
+                json!({ "found": true, "answer": "Made up.", "passages": [9] }).to_string(),
+            ),
+        );
+    }
+    let (failed, refused, _) = result(
+        &ada_client,
+        "ask_documents",
+        json!({ "question": "Where is renin secreted?" }),
+    )
+    .await;
+    assert!(failed);
+    assert_eq!(refused["code"], "INVALID_GENERATION", "{refused}");
+
+    // Bob sees none of Ada's documents.
+    let (_, listed, _) = result(&bob_client, "list_documents", json!({})).await;
+    assert_eq!(listed["documents"], json!([]));
+    let (_, hits, _) = result(&bob_client, "search_documents", json!({ "query": "renin" })).await;
+    assert_eq!(hits["hits"], json!([]));
+    let (failed, _, _) = result(
+        &bob_client,
+        "search_documents",
+        json!({ "query": "renin", "document_id": document_id }),
+    )
+    .await;
+    assert!(failed);
+}
+
+#[tokio::test]
+async fn bad_files_are_refused_with_clear_errors_and_nothing_is_stored() {
+    let server = HttpServer::start_plain().await;
+    let (client, _) = server.connect().await;
+    let encode = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut encrypted = pdf::pdf_with_pages(&["secret"]);
+    let at = encrypted.len() - 30;
+    encrypted.splice(at..at, b"/Encrypt 9 0 R ".iter().copied());
+    let cases = [
+        (
+            json!({ "title": "enc", "format": "pdf", "data_base64": encode(&encrypted) }),
+            "encrypted",
+        ),
+        (
+            json!({ "title": "junk", "format": "pdf", "data_base64": encode(&[0x00, 0x9f, 0x42, 0x13]) }),
+            "not a PDF",
+        ),
+        (
+            json!({ "title": "bin", "format": "text", "text": "\u{1}\u{2}\u{3}\u{4}\u{5}\u{6}\u{7}\u{8}" }),
+            "binary",
+        ),
+        (
+            json!({ "title": "b64", "format": "pdf", "data_base64": "%%%not base64%%%" }),
+            "base64",
+        ),
+        (
+            json!({ "title": "both", "format": "text", "text": "x", "data_base64": "eA==" }),
+            "text",
+        ),
+    ];
+    for (arguments, expected) in cases {
+        let (failed, error, _) = result(&client, "upload_document", arguments).await;
+        assert!(failed, "{expected}");
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(expected)),
+            "{expected}: {error}"
+        );
+    }
+    let (_, listed, _) = result(&client, "list_documents", json!({})).await;
+    assert_eq!(listed["documents"], json!([]));
+    // Markdown is stored and searchable, page 1.
+    let (failed, uploaded, _) = result(
+        &client,
+        "upload_document",
+        json!({ "title": "Notes", "format": "markdown", "text": "# Sepsis\n\nLactate above 2 mmol/L suggests hypoperfusion." }),
+    )
+    .await;
+    assert!(!failed, "{uploaded}");
+    let (_, hits, _) = result(&client, "search_documents", json!({ "query": "lactate" })).await;
+    assert_eq!(hits["hits"][0]["page"], 1);
+}
