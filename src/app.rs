@@ -107,6 +107,8 @@ pub struct App {
     pub quizzes: crate::study::Quizzes,
     /// Students' own documents and their chunks.
     pub documents: crate::study::Documents,
+    /// Case and OSCE practice sessions.
+    pub sessions: crate::study::Sessions,
     /// The master key, for rotation; every other use goes through a service.
     pub master_key: Arc<MasterKey>,
     /// Cancelled at shutdown: stops the background tasks (the health monitor).
@@ -234,6 +236,7 @@ impl App {
         let decks = crate::study::Decks::new(store.clone(), clock.clone());
         let quizzes = crate::study::Quizzes::new(store.clone(), clock.clone());
         let documents = crate::study::Documents::new(store.clone(), clock.clone());
+        let sessions = crate::study::Sessions::new(store.clone(), clock.clone());
         let app = Arc::new(App {
             config,
             clock,
@@ -255,6 +258,7 @@ impl App {
             decks,
             quizzes,
             documents,
+            sessions,
             master_key,
             background,
             catalog,

@@ -83,6 +83,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "documents",
         sql: include_str!("migrations/0012_documents.sql"),
     },
+    Migration {
+        version: 13,
+        name: "sessions",
+        sql: include_str!("migrations/0013_sessions.sql"),
+    },
 ];
 
 const CREATE_RECORD_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -16,6 +16,8 @@ pub mod due;
 pub mod generate;
 pub mod quizzes;
 pub mod scheduler;
+mod session_tools;
+pub mod sessions;
 pub mod stats;
 mod tools;
 mod writing_tools;
@@ -24,10 +26,12 @@ pub mod written;
 pub use decks::{Card, Deck, Decks, DecksError};
 pub use documents::Documents;
 pub use quizzes::Quizzes;
+pub use sessions::Sessions;
 pub use tools::{DECKS_URI, DUE_URI, scheduler_for, scheduler_with};
 
 pub fn register(builder: &mut crate::mcp::RegistryBuilder<'_>) {
     tools::register(builder);
     writing_tools::register(builder);
     document_tools::register(builder);
+    session_tools::register(builder);
 }

@@ -42,7 +42,7 @@ pub enum Level {
 }
 
 impl Level {
-    fn words(self) -> &'static str {
+    pub fn words(self) -> &'static str {
         match self {
             Level::Preclinical => "a preclinical medical student (basic sciences)",
             Level::Clinical => "a clinical medical student",
