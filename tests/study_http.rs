@@ -287,6 +287,20 @@ async fn reviews_survive_a_restart_and_subscribers_hear_cards_fall_due() {
     assert_eq!(kept["stability"], good["card"]["stability"]);
     let stats = structured(&client, "study_stats", json!({})).await;
     assert_eq!(stats["parameters"]["reviews_in_log"], 2);
+    // The plan puts the reviews due first, then blocks on the decks.
+    let plan = structured(
+        &client,
+        "study_plan",
+        json!({ "days": 3, "minutes_per_day": 45, "topics": ["acid-base"] }),
+    )
+    .await;
+    assert_eq!(plan["days"].as_array().map(Vec::len), Some(3), "{plan}");
+    assert_eq!(plan["review_time"], "default");
+    let blocks = plan["days"][0]["blocks"].to_string();
+    assert!(
+        blocks.contains("acid-base") && blocks.contains("Renal"),
+        "{blocks}"
+    );
     // And reviewing goes on from where it stood.
     let next = structured(
         &client,

@@ -993,6 +993,24 @@ impl Decks {
             .collect())
     }
 
+    /// How long the owner's last 500 timed reviews took, in milliseconds.
+    pub async fn review_durations(&self, owner: &UserId) -> Result<Vec<u64>, DecksError> {
+        let user = owner.to_string();
+        Ok(self
+            .store
+            .read(move |c| {
+                let mut statement = c.prepare(
+                    "SELECT duration_ms FROM reviews WHERE user_id = ?1 AND duration_ms IS NOT NULL
+                     ORDER BY reviewed_at DESC LIMIT 500",
+                )?;
+                let rows = statement
+                    .query_map(params![user], |r| r.get::<_, i64>(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows.into_iter().map(|d| d.max(0) as u64).collect())
+            })
+            .await?)
+    }
+
     /// The due dates of the owner's unsuspended cards, optionally of one deck.
     pub async fn due_dates(
         &self,

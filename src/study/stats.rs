@@ -295,3 +295,171 @@ mod tests {
         ));
     }
 }
+
+/// Seconds a review takes when the log holds too few timed reviews to measure it (a
+/// typical figure for short-answer cards; the plan says which it used).
+pub const DEFAULT_REVIEW_SECONDS: f64 = 10.0;
+/// Timed reviews needed before the student's own median is used.
+const MIN_TIMED_REVIEWS: usize = 20;
+/// The length of one study block, in minutes.
+const BLOCK_MINUTES: u32 = 25;
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct PlanBlock {
+    pub topic: String,
+    /// `mcq_quiz`, `flashcards` or `case` — the tool to use for it.
+    pub activity: String,
+    pub minutes: u32,
+    /// Why this topic now.
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct PlanDay {
+    pub date: String,
+    pub reviews_due: u64,
+    pub review_minutes: u32,
+    pub blocks: Vec<PlanBlock>,
+    /// Minutes left after reviews and blocks.
+    pub spare_minutes: u32,
+}
+
+/// A topic with what is known of the student's grip on it.
+#[derive(Debug, Clone)]
+pub struct TopicStanding {
+    pub topic: String,
+    /// MCQ accuracy, if the student has answered questions on it.
+    pub accuracy: Option<f64>,
+}
+
+/// The seconds one review takes: the median of the student's timed reviews, or the default.
+pub fn review_seconds(durations_ms: &[u64]) -> (f64, bool) {
+    if durations_ms.len() < MIN_TIMED_REVIEWS {
+        return (DEFAULT_REVIEW_SECONDS, false);
+    }
+    let mut sorted = durations_ms.to_vec();
+    sorted.sort_unstable();
+    // A review left open for minutes is an interruption, not a review.
+    let median = sorted[sorted.len() / 2].min(120_000);
+    (median as f64 / 1000.0, true)
+}
+
+/// Days of study: the reviews FSRS has due each day come first, then blocks of new work on
+/// the weakest topics (lowest MCQ accuracy first, untested next), rotating activities.
+pub fn plan(
+    forecast: &[DayDue],
+    days: usize,
+    minutes_per_day: u32,
+    seconds_per_review: f64,
+    topics: &[TopicStanding],
+) -> Vec<PlanDay> {
+    let mut ranked: Vec<&TopicStanding> = topics.iter().collect();
+    ranked.sort_by(|a, b| {
+        let key = |t: &TopicStanding| t.accuracy.unwrap_or(0.75);
+        key(a)
+            .total_cmp(&key(b))
+            .then_with(|| a.topic.cmp(&b.topic))
+    });
+    let activities = ["mcq_quiz", "flashcards", "case"];
+    let mut next_topic = 0usize;
+    let mut next_activity = 0usize;
+    forecast
+        .iter()
+        .take(days)
+        .map(|day| {
+            let review_minutes = ((day.due as f64 * seconds_per_review) / 60.0)
+                .ceil()
+                .min(f64::from(u32::MAX)) as u32;
+            let mut left = minutes_per_day.saturating_sub(review_minutes);
+            let mut blocks = Vec::new();
+            while left >= 10 && !ranked.is_empty() {
+                let topic = ranked[next_topic % ranked.len()];
+                let minutes = left.min(BLOCK_MINUTES);
+                let why = match topic.accuracy {
+                    Some(a) => format!("your MCQ accuracy on it is {:.0}%", a * 100.0),
+                    None => "not tested yet".to_string(),
+                };
+                blocks.push(PlanBlock {
+                    topic: topic.topic.clone(),
+                    activity: activities[next_activity % activities.len()].to_string(),
+                    minutes,
+                    why,
+                });
+                left -= minutes;
+                next_topic += 1;
+                next_activity += 1;
+            }
+            PlanDay {
+                date: day.date.clone(),
+                reviews_due: day.due,
+                review_minutes,
+                blocks,
+                spare_minutes: left,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+
+    #[test]
+    fn reviews_come_first_and_weak_topics_get_the_blocks() {
+        let forecast: Vec<DayDue> = (0..3)
+            .map(|d| DayDue {
+                date: format!("2026-05-0{}", d + 1),
+                due: [120, 30, 0][d],
+            })
+            .collect();
+        let topics = vec![
+            TopicStanding {
+                topic: "renal".into(),
+                accuracy: Some(0.9),
+            },
+            TopicStanding {
+                topic: "acid-base".into(),
+                accuracy: Some(0.4),
+            },
+            TopicStanding {
+                topic: "cardiology".into(),
+                accuracy: None,
+            },
+        ];
+        let days = plan(&forecast, 3, 60, 10.0, &topics);
+        assert_eq!(days.len(), 3);
+        assert_eq!(days[0].review_minutes, 20, "120 reviews at 10 s");
+        assert_eq!(days[0].blocks[0].topic, "acid-base", "the weakest first");
+        assert_eq!(days[0].blocks[1].topic, "cardiology", "then the untested");
+        let used: u32 =
+            days[0].review_minutes + days[0].blocks.iter().map(|b| b.minutes).sum::<u32>();
+        assert_eq!(used + days[0].spare_minutes, 60);
+        assert_eq!(days[2].review_minutes, 0);
+        assert!(
+            days.iter()
+                .all(|d| d.blocks.iter().all(|b| b.minutes <= 25))
+        );
+        let heavy = plan(
+            &[DayDue {
+                date: "d".into(),
+                due: 1_000,
+            }],
+            1,
+            60,
+            10.0,
+            &topics,
+        );
+        assert!(
+            heavy[0].blocks.is_empty(),
+            "a heavy review day leaves no new work"
+        );
+    }
+
+    #[test]
+    fn the_review_time_is_measured_once_there_are_enough_timed_reviews() {
+        assert_eq!(review_seconds(&[5_000; 5]), (DEFAULT_REVIEW_SECONDS, false));
+        let mut timed = vec![6_000u64; 30];
+        timed.push(600_000);
+        assert_eq!(review_seconds(&timed), (6.0, true));
+    }
+}

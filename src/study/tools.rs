@@ -117,6 +117,7 @@ pub fn register(builder: &mut RegistryBuilder<'_>) {
     builder.tool("review_card", review_card);
     builder.tool("study_stats", study_stats);
     builder.tool("optimize_schedule", optimize_schedule);
+    builder.tool("study_plan", study_plan);
     builder.tool("export_deck", export_deck);
     builder.tool("import_deck", import_deck);
 
@@ -1073,5 +1074,109 @@ async fn import_deck(
     Ok(CardsResult {
         deck_id: deck.id,
         cards,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// The study plan
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StudyPlanArguments {
+    /// Days to plan, 1–30 (default 7).
+    #[serde(default)]
+    pub days: Option<u32>,
+    /// Minutes you can study each day, 10–600 (default 60).
+    #[serde(default)]
+    pub minutes_per_day: Option<u32>,
+    /// Topics to cover besides those your quizzes and decks show; by default those alone.
+    #[serde(default)]
+    pub topics: Vec<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StudyPlan {
+    pub days: Vec<stats::PlanDay>,
+    pub seconds_per_review: f64,
+    /// Whether the review time is your own median (`measured`) or the default.
+    pub review_time: String,
+}
+
+impl ToolOutput for StudyPlan {
+    fn to_text(&self) -> String {
+        let mut text = format!(
+            "Study plan ({} s per review, {}):",
+            self.seconds_per_review, self.review_time
+        );
+        for day in &self.days {
+            text.push_str(&format!(
+                "\n{}: {} reviews (~{} min)",
+                day.date, day.reviews_due, day.review_minutes
+            ));
+            for b in &day.blocks {
+                text.push_str(&format!(
+                    "; {} min {} on {} ({})",
+                    b.minutes, b.activity, b.topic, b.why
+                ));
+            }
+        }
+        text
+    }
+}
+
+async fn study_plan(ctx: ToolContext, args: StudyPlanArguments) -> Result<StudyPlan, ToolError> {
+    let days = args.days.unwrap_or(7);
+    let minutes = args.minutes_per_day.unwrap_or(60);
+    if !(1..=30).contains(&days) || !(10..=600).contains(&minutes) {
+        return Err(ToolError::invalid_arguments(
+            "days must be 1–30 and minutes_per_day 10–600",
+        ));
+    }
+    if args.topics.len() > 50
+        || args
+            .topics
+            .iter()
+            .any(|t| t.trim().is_empty() || t.chars().count() > 200)
+    {
+        return Err(ToolError::invalid_arguments(
+            "at most 50 topics, each 1–200 characters",
+        ));
+    }
+    let owner = &ctx.principal.user_id;
+    let decks = &ctx.app.decks;
+    let now = decks.now();
+    let due_dates = decks.due_dates(owner, None).await?;
+    let forecast = stats::workload(now, &[], &due_dates, super::decks::DEFAULT_RETENTION).forecast;
+    let (seconds, measured) = stats::review_seconds(&decks.review_durations(owner).await?);
+    let mut topics: Vec<stats::TopicStanding> = ctx
+        .app
+        .quizzes
+        .accuracy(owner)
+        .await?
+        .into_iter()
+        .map(|t| stats::TopicStanding {
+            topic: t.topic,
+            accuracy: Some(t.accuracy),
+        })
+        .collect();
+    let mut add = |topic: String| {
+        let topic = topic.trim().to_string();
+        if !topics.iter().any(|t| t.topic.eq_ignore_ascii_case(&topic)) {
+            topics.push(stats::TopicStanding {
+                topic,
+                accuracy: None,
+            });
+        }
+    };
+    for topic in args.topics {
+        add(topic);
+    }
+    for deck in decks.decks(owner).await? {
+        add(deck.name);
+    }
+    Ok(StudyPlan {
+        days: stats::plan(&forecast, days as usize, minutes, seconds, &topics),
+        seconds_per_review: seconds,
+        review_time: if measured { "measured" } else { "default" }.into(),
     })
 }
