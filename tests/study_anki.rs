@@ -12,13 +12,6 @@ use base64::Engine;
 use common::{HttpServer, call};
 use serde_json::{Value, json};
 
-async fn ok(client: &common::Client, tool: &str, arguments: Value) -> Value {
-    let result = call(client, tool, arguments).await;
-    let value = result.structured_content.clone().unwrap_or(Value::Null);
-    assert_ne!(result.is_error, Some(true), "{tool}: {value}");
-    value
-}
-
 /// What Anki's library made of `package`, or `None` with a notice when it is not at hand.
 fn anki_import(package: &std::path::Path) -> Option<Value> {
     let Some(python) = std::env::var_os("CONSILIUM_TEST_ANKI_PYTHON") else {
@@ -45,7 +38,7 @@ fn anki_import(package: &std::path::Path) -> Option<Value> {
 async fn a_deck_goes_to_anki_and_text_comes_back() {
     let server = HttpServer::start_plain().await;
     let (client, _) = server.connect().await;
-    let added = ok(
+    let added = common::succeeded(
         &client,
         "add_cards",
         json!({ "deck": "Renal physiology", "cards": [
@@ -56,14 +49,14 @@ async fn a_deck_goes_to_anki_and_text_comes_back() {
     )
     .await;
     let first = added["cards"][0]["id"].as_str().expect("id").to_string();
-    ok(
+    common::succeeded(
         &client,
         "review_card",
         json!({ "card_id": first, "rating": "easy" }),
     )
     .await;
 
-    let exported = ok(
+    let exported = common::succeeded(
         &client,
         "export_deck",
         json!({ "deck": "Renal physiology", "format": "apkg" }),
@@ -109,7 +102,7 @@ async fn a_deck_goes_to_anki_and_text_comes_back() {
         );
     }
 
-    let text = ok(
+    let text = common::succeeded(
         &client,
         "export_deck",
         json!({ "deck": "Renal physiology", "format": "tsv" }),
@@ -117,7 +110,7 @@ async fn a_deck_goes_to_anki_and_text_comes_back() {
     .await;
     let tsv = text["text"].as_str().expect("text").to_string();
     assert!(tsv.starts_with("#separator:tab\n"));
-    let imported = ok(
+    let imported = common::succeeded(
         &client,
         "import_deck",
         json!({ "deck": "Renal copy", "text": tsv }),
@@ -145,7 +138,7 @@ async fn a_deck_goes_to_anki_and_text_comes_back() {
     )
     .await;
     assert_eq!(refused.is_error, Some(true));
-    let decks = ok(&client, "list_decks", json!({})).await;
+    let decks = common::succeeded(&client, "list_decks", json!({})).await;
     assert!(
         !decks.to_string().contains("Broken"),
         "a refused import leaves nothing behind: {decks}"

@@ -11,81 +11,24 @@ mod pdf;
 #[path = "support/upstream.rs"]
 mod upstream;
 
-use std::path::Path;
-
 use base64::Engine;
-use common::{HttpServer, call, cli, connect_http_as, fresh_db, run_cli_with_input};
-use serde_json::{Value, json};
+use common::{HttpServer, connect_http_as, fresh_db};
+use serde_json::json;
 use upstream::{Behaviour, Upstream};
-
-fn student(db: &Path, email: &str) -> String {
-    cli(
-        db,
-        &[
-            "admin",
-            "create-user",
-            email,
-            "--name",
-            "S",
-            "--plan",
-            "student",
-        ],
-    );
-    cli(
-        db,
-        &[
-            "api-keys", "create", "--user", email, "--name", "t", "--scopes", "study",
-        ],
-    )
-}
-
-fn add_writer(db: &Path, upstream: &Upstream) {
-    let output = run_cli_with_input(
-        db,
-        &[
-            "providers",
-            "add",
-            "--provider",
-            "openai",
-            "--label",
-            "writer",
-            "--base-url",
-            &upstream.base_url("writer", "openai"),
-            "--models",
-            "writer-model",
-            "--features",
-            "explain",
-            "--skip-test",
-        ],
-        "sk-writer-0123456789abcdefSECRET\n",
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-async fn result(client: &common::Client, tool: &str, arguments: Value) -> (bool, Value, String) {
-    let outcome = call(client, tool, arguments).await;
-    let text = common::json_of(&outcome)["content"][0]["text"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    (
-        outcome.is_error == Some(true),
-        outcome.structured_content.unwrap_or(Value::Null),
-        text,
-    )
-}
 
 #[tokio::test]
 async fn answers_come_from_the_students_pdf_with_page_citations() {
     let upstream = Upstream::start().await;
     let (dir, db) = fresh_db();
-    add_writer(&db, &upstream);
-    let ada = student(&db, "ada@example.org");
-    let bob = student(&db, "bob@example.org");
+    common::add_shared_key(
+        &db,
+        "writer",
+        "openai",
+        &upstream.base_url("writer", "openai"),
+        "explain",
+    );
+    let ada = common::user_with_key(&db, "ada@example.org", "student", "study");
+    let bob = common::user_with_key(&db, "bob@example.org", "student", "study");
     let server = HttpServer::spawn_on(dir, db, &[], &[]).await;
     let (ada_client, _) = connect_http_as(&server.mcp_url(), &ada).await;
     let (bob_client, _) = connect_http_as(&server.mcp_url(), &bob).await;
@@ -95,7 +38,7 @@ async fn answers_come_from_the_students_pdf_with_page_citations() {
         "Renin is secreted by the juxtaglomerular cells of the afferent arteriole.",
         "Loop diuretics block the NKCC2 cotransporter in the thick ascending limb.",
     ]);
-    let (failed, uploaded, _) = result(
+    let (failed, uploaded, _) = common::outcome(
         &ada_client,
         "upload_document",
         json!({
@@ -110,7 +53,7 @@ async fn answers_come_from_the_students_pdf_with_page_citations() {
     assert_eq!(document["pages"], 3, "{uploaded}");
     let document_id = document["id"].as_str().expect("id").to_string();
 
-    let (_, found, _) = result(
+    let (_, found, _) = common::outcome(
         &ada_client,
         "search_documents",
         json!({ "query": "juxtaglomerular renin" }),
@@ -127,7 +70,7 @@ async fn answers_come_from_the_students_pdf_with_page_citations() {
                 .to_string(),
         ),
     );
-    let (failed, answer, text) = result(
+    let (failed, answer, text) = common::outcome(
         &ada_client,
         "ask_documents",
         json!({ "question": "Which cells secrete renin?" }),
@@ -150,7 +93,7 @@ async fn answers_come_from_the_students_pdf_with_page_citations() {
         "writer",
         Behaviour::Text(json!({ "found": false, "answer": "", "passages": [] }).to_string()),
     );
-    let (_, answer, text) = result(
+    let (_, answer, text) = common::outcome(
         &ada_client,
         "ask_documents",
         json!({ "question": "What dose of furosemide is used in the renal clinic?" }),
@@ -161,7 +104,7 @@ async fn answers_come_from_the_students_pdf_with_page_citations() {
 
     // Nothing retrieved: no model is asked at all.
     let asked_before = upstream.received("writer").len();
-    let (_, answer, _) = result(
+    let (_, answer, _) = common::outcome(
         &ada_client,
         "ask_documents",
         json!({ "question": "Tell me about hepatitis serology" }),
@@ -179,7 +122,7 @@ async fn answers_come_from_the_students_pdf_with_page_citations() {
             ),
         );
     }
-    let (failed, refused, _) = result(
+    let (failed, refused, _) = common::outcome(
         &ada_client,
         "ask_documents",
         json!({ "question": "Where is renin secreted?" }),
@@ -189,11 +132,12 @@ async fn answers_come_from_the_students_pdf_with_page_citations() {
     assert_eq!(refused["code"], "INVALID_GENERATION", "{refused}");
 
     // Bob sees none of Ada's documents.
-    let (_, listed, _) = result(&bob_client, "list_documents", json!({})).await;
+    let (_, listed, _) = common::outcome(&bob_client, "list_documents", json!({})).await;
     assert_eq!(listed["documents"], json!([]));
-    let (_, hits, _) = result(&bob_client, "search_documents", json!({ "query": "renin" })).await;
+    let (_, hits, _) =
+        common::outcome(&bob_client, "search_documents", json!({ "query": "renin" })).await;
     assert_eq!(hits["hits"], json!([]));
-    let (failed, _, _) = result(
+    let (failed, _, _) = common::outcome(
         &bob_client,
         "search_documents",
         json!({ "query": "renin", "document_id": document_id }),
@@ -233,7 +177,7 @@ async fn bad_files_are_refused_with_clear_errors_and_nothing_is_stored() {
         ),
     ];
     for (arguments, expected) in cases {
-        let (failed, error, _) = result(&client, "upload_document", arguments).await;
+        let (failed, error, _) = common::outcome(&client, "upload_document", arguments).await;
         assert!(failed, "{expected}");
         assert!(
             error["message"]
@@ -242,16 +186,17 @@ async fn bad_files_are_refused_with_clear_errors_and_nothing_is_stored() {
             "{expected}: {error}"
         );
     }
-    let (_, listed, _) = result(&client, "list_documents", json!({})).await;
+    let (_, listed, _) = common::outcome(&client, "list_documents", json!({})).await;
     assert_eq!(listed["documents"], json!([]));
     // Markdown is stored and searchable, page 1.
-    let (failed, uploaded, _) = result(
+    let (failed, uploaded, _) = common::outcome(
         &client,
         "upload_document",
         json!({ "title": "Notes", "format": "markdown", "text": "# Sepsis\n\nLactate above 2 mmol/L suggests hypoperfusion." }),
     )
     .await;
     assert!(!failed, "{uploaded}");
-    let (_, hits, _) = result(&client, "search_documents", json!({ "query": "lactate" })).await;
+    let (_, hits, _) =
+        common::outcome(&client, "search_documents", json!({ "query": "lactate" })).await;
     assert_eq!(hits["hits"][0]["page"], 1);
 }

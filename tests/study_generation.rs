@@ -9,66 +9,9 @@ mod common;
 #[path = "support/upstream.rs"]
 mod upstream;
 
-use std::path::Path;
-
-use common::{HttpServer, call, cli, connect_http_as, fresh_db, run_cli_with_input};
+use common::{HttpServer, connect_http_as, fresh_db};
 use serde_json::{Value, json};
 use upstream::{Behaviour, Upstream};
-
-fn add_writer(db: &Path, upstream: &Upstream) {
-    let output = run_cli_with_input(
-        db,
-        &[
-            "providers",
-            "add",
-            "--provider",
-            "openai",
-            "--label",
-            "writer",
-            "--base-url",
-            &upstream.base_url("writer", "openai"),
-            "--models",
-            "writer-model",
-            "--features",
-            "flashcard,mcq,highyield,explain,map",
-            "--skip-test",
-        ],
-        "sk-writer-0123456789abcdefSECRET\n",
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn free_student(db: &Path) -> String {
-    cli(
-        db,
-        &[
-            "admin",
-            "create-user",
-            "sam@example.org",
-            "--name",
-            "Sam",
-            "--plan",
-            "free",
-        ],
-    );
-    cli(
-        db,
-        &[
-            "api-keys",
-            "create",
-            "--user",
-            "sam@example.org",
-            "--name",
-            "t",
-            "--scopes",
-            "study",
-        ],
-    )
-}
 
 fn cards(n: usize) -> String {
     let cards: Vec<Value> = (0..n)
@@ -106,25 +49,18 @@ fn mcqs() -> String {
     .to_string()
 }
 
-async fn result(client: &common::Client, tool: &str, arguments: Value) -> (bool, Value, String) {
-    let outcome = call(client, tool, arguments).await;
-    let text = common::json_of(&outcome)["content"][0]["text"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    (
-        outcome.is_error == Some(true),
-        outcome.structured_content.unwrap_or(Value::Null),
-        text,
-    )
-}
-
 #[tokio::test]
 async fn checked_cards_and_quizzes_are_stored_and_invalid_ones_never_are() {
     let upstream = Upstream::start().await;
     let (dir, db) = fresh_db();
-    add_writer(&db, &upstream);
-    let key = free_student(&db);
+    common::add_shared_key(
+        &db,
+        "writer",
+        "openai",
+        &upstream.base_url("writer", "openai"),
+        "flashcard,mcq,highyield,explain,map",
+    );
+    let key = common::user_with_key(&db, "sam@example.org", "free", "study");
     let server = HttpServer::spawn_on(dir, db, &[], &[]).await;
     let (client, _) = connect_http_as(&server.mcp_url(), &key).await;
 
@@ -137,7 +73,7 @@ async fn checked_cards_and_quizzes_are_stored_and_invalid_ones_never_are() {
     .to_string();
     upstream.push("writer", Behaviour::Text(duplicate));
     upstream.push("writer", Behaviour::Text(cards(3)));
-    let (failed, made, text) = result(
+    let (failed, made, text) = common::outcome(
         &client,
         "generate_flashcards",
         json!({ "topic": "beta blockers", "count": 3 }),
@@ -162,7 +98,7 @@ async fn checked_cards_and_quizzes_are_stored_and_invalid_ones_never_are() {
     // Two invalid replies: refused, with the problems, and nothing stored.
     upstream.push("writer", Behaviour::Text("{\"cards\": []}".into()));
     upstream.push("writer", Behaviour::Text("I cannot help with that.".into()));
-    let (failed, refusal, _) = result(
+    let (failed, refusal, _) = common::outcome(
         &client,
         "generate_flashcards",
         json!({ "topic": "statins", "count": 2 }),
@@ -171,13 +107,13 @@ async fn checked_cards_and_quizzes_are_stored_and_invalid_ones_never_are() {
     assert!(failed);
     assert_eq!(refusal["code"], "INVALID_GENERATION", "{refusal}");
     assert!(refusal["details"]["problems"][0].is_string());
-    let (_, decks, _) = result(&client, "list_decks", json!({})).await;
+    let (_, decks, _) = common::outcome(&client, "list_decks", json!({})).await;
     assert_eq!(decks["decks"].as_array().map(Vec::len), Some(1), "{decks}");
 
     // The free plan allows 10 flashcards a day: 3 were made (the refused call wrote none),
     // so 8 more are refused before any model is asked.
     let asked = upstream.received("writer").len();
-    let (failed, capped, _) = result(
+    let (failed, capped, _) = common::outcome(
         &client,
         "generate_flashcards",
         json!({ "topic": "statins", "count": 8 }),
@@ -193,7 +129,7 @@ async fn checked_cards_and_quizzes_are_stored_and_invalid_ones_never_are() {
 
     // A quiz: answers withheld, marked one by one, accuracy per topic.
     upstream.push("writer", Behaviour::Text(mcqs()));
-    let (failed, quiz, text) = result(
+    let (failed, quiz, text) = common::outcome(
         &client,
         "generate_mcqs",
         json!({ "topic": "chest pain", "count": 2 }),
@@ -207,14 +143,14 @@ async fn checked_cards_and_quizzes_are_stored_and_invalid_ones_never_are() {
     assert!(text.contains("A) ECG"), "{text}");
     let first = quiz["questions"][0]["id"].as_str().expect("id").to_string();
     let second = quiz["questions"][1]["id"].as_str().expect("id").to_string();
-    let (_, right, _) = result(
+    let (_, right, _) = common::outcome(
         &client,
         "answer_mcq",
         json!({ "question_id": first, "choice": "a" }),
     )
     .await;
     assert_eq!(right["correct"], true);
-    let (_, wrong, text) = result(
+    let (_, wrong, text) = common::outcome(
         &client,
         "answer_mcq",
         json!({ "question_id": second, "choice": "C" }),
@@ -223,7 +159,7 @@ async fn checked_cards_and_quizzes_are_stored_and_invalid_ones_never_are() {
     assert_eq!(wrong["correct"], false);
     assert_eq!(wrong["answer"], "A");
     assert!(text.contains("Not in the acute setting"), "{text}");
-    let (failed, bad, _) = result(
+    let (failed, bad, _) = common::outcome(
         &client,
         "answer_mcq",
         json!({ "question_id": second, "choice": "F" }),
@@ -231,7 +167,7 @@ async fn checked_cards_and_quizzes_are_stored_and_invalid_ones_never_are() {
     .await;
     assert!(failed);
     assert_eq!(bad["code"], "INVALID_ARGUMENTS");
-    let (_, stats, _) = result(&client, "study_stats", json!({})).await;
+    let (_, stats, _) = common::outcome(&client, "study_stats", json!({})).await;
     assert_eq!(
         stats["mcq_accuracy"],
         json!([{ "topic": "acute coronary syndrome", "answered": 2, "correct": 1, "accuracy": 0.5 }])
@@ -246,7 +182,7 @@ async fn checked_cards_and_quizzes_are_stored_and_invalid_ones_never_are() {
     .to_string();
     upstream.push("writer", Behaviour::Text(broken.clone()));
     upstream.push("writer", Behaviour::Text(broken));
-    let (failed, refused, _) = result(
+    let (failed, refused, _) = common::outcome(
         &client,
         "generate_mcqs",
         json!({ "topic": "anything", "count": 1 }),
@@ -264,8 +200,14 @@ async fn checked_cards_and_quizzes_are_stored_and_invalid_ones_never_are() {
 async fn a_concept_map_comes_back_typed_with_its_mermaid() {
     let upstream = Upstream::start().await;
     let (dir, db) = fresh_db();
-    add_writer(&db, &upstream);
-    let key = free_student(&db);
+    common::add_shared_key(
+        &db,
+        "writer",
+        "openai",
+        &upstream.base_url("writer", "openai"),
+        "flashcard,mcq,highyield,explain,map",
+    );
+    let key = common::user_with_key(&db, "sam@example.org", "free", "study");
     let server = HttpServer::spawn_on(dir, db, &[], &[]).await;
     let (client, _) = connect_http_as(&server.mcp_url(), &key).await;
     upstream.push(
@@ -286,7 +228,7 @@ async fn a_concept_map_comes_back_typed_with_its_mermaid() {
         ),
     );
     let (failed, map, text) =
-        result(&client, "concept_map", json!({ "topic": "heart failure" })).await;
+        common::outcome(&client, "concept_map", json!({ "topic": "heart failure" })).await;
     assert!(!failed, "{map}");
     assert!(
         map["mermaid"]

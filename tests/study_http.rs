@@ -5,40 +5,10 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{HttpServer, call, cli, connect_http, connect_http_as, fresh_db, within};
+use common::{HttpServer, call, connect_http, connect_http_as, fresh_db, within};
 use rmcp::model::{ReadResourceRequestParams, SubscribeRequestParams};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-
-fn student(db: &Path, email: &str) -> String {
-    cli(
-        db,
-        &[
-            "admin",
-            "create-user",
-            email,
-            "--name",
-            "S",
-            "--plan",
-            "student",
-        ],
-    );
-    cli(
-        db,
-        &[
-            "api-keys", "create", "--user", email, "--name", "t", "--scopes", "study",
-        ],
-    )
-}
-
-async fn structured(client: &common::Client, tool: &str, arguments: Value) -> Value {
-    let result = call(client, tool, arguments).await;
-    let value = result.structured_content.clone().unwrap_or(Value::Null);
-    assert_ne!(result.is_error, Some(true), "{tool}: {value}");
-    value
-}
 
 async fn error_code(client: &common::Client, tool: &str, arguments: Value) -> String {
     let result = call(client, tool, arguments).await;
@@ -65,13 +35,13 @@ async fn read(client: &common::Client, uri: &str) -> Result<Value, rmcp::Service
 #[tokio::test]
 async fn decks_cards_and_search_belong_to_their_owner() {
     let (dir, db) = fresh_db();
-    let ada = student(&db, "ada@example.org");
-    let bob = student(&db, "bob@example.org");
+    let ada = common::user_with_key(&db, "ada@example.org", "student", "study");
+    let bob = common::user_with_key(&db, "bob@example.org", "student", "study");
     let server = HttpServer::spawn_on(dir, db, &[], &[]).await;
     let (ada_client, _) = connect_http_as(&server.mcp_url(), &ada).await;
     let (bob_client, _) = connect_http_as(&server.mcp_url(), &bob).await;
 
-    let added = structured(
+    let added = common::succeeded(
         &ada_client,
         "add_cards",
         json!({ "deck": "Cardiology", "cards": [
@@ -88,7 +58,7 @@ async fn decks_cards_and_search_belong_to_their_owner() {
     assert_eq!(added["cards"][0]["tags"], json!(["pharmacology"]));
     assert_eq!(added["cards"][0]["state"], "new");
 
-    let hits = structured(
+    let hits = common::succeeded(
         &ada_client,
         "search_cards",
         json!({ "query": "heart fail" }),
@@ -97,7 +67,7 @@ async fn decks_cards_and_search_belong_to_their_owner() {
     assert_eq!(hits["hits"].as_array().map(Vec::len), Some(1), "{hits}");
     assert_eq!(hits["hits"][0]["back"], "NT-proBNP");
     // Query syntax is never an error: it is just words.
-    structured(
+    common::succeeded(
         &ada_client,
         "search_cards",
         json!({ "query": "NEAR(\"x\" OR) *" }),
@@ -113,9 +83,9 @@ async fn decks_cards_and_search_belong_to_their_owner() {
     assert_eq!(deck["cards"].as_array().map(Vec::len), Some(2));
 
     // Bob sees none of it and can touch none of it.
-    let listed = structured(&bob_client, "list_decks", json!({})).await;
+    let listed = common::succeeded(&bob_client, "list_decks", json!({})).await;
     assert_eq!(listed["decks"], json!([]));
-    let hits = structured(&bob_client, "search_cards", json!({ "query": "heart" })).await;
+    let hits = common::succeeded(&bob_client, "search_cards", json!({ "query": "heart" })).await;
     assert_eq!(hits["hits"], json!([]));
     for (tool, arguments) in [
         (
@@ -171,7 +141,7 @@ async fn decks_cards_and_search_belong_to_their_owner() {
         error_code(&ada_client, "delete_deck", json!({ "deck": "Cardiology" })).await,
         "INVALID_ARGUMENTS"
     );
-    let after = structured(&ada_client, "list_decks", json!({})).await;
+    let after = common::succeeded(&ada_client, "list_decks", json!({})).await;
     assert_eq!(after["decks"][0]["cards"], 2);
 }
 
@@ -193,7 +163,7 @@ async fn reviews_survive_a_restart_and_subscribers_hear_cards_fall_due() {
     )
     .await;
     let (client, recorder) = connect_http(&server.mcp_url()).await;
-    let added = structured(
+    let added = common::succeeded(
         &client,
         "add_cards",
         json!({ "deck": "Renal", "cards": [
@@ -214,7 +184,7 @@ async fn reviews_survive_a_restart_and_subscribers_hear_cards_fall_due() {
     .expect("subscribed");
 
     // The first card graduates; the second is forgotten and comes back after a 1 s step.
-    let good = structured(
+    let good = common::succeeded(
         &client,
         "review_card",
         json!({ "card_id": first, "rating": "easy" }),
@@ -225,7 +195,7 @@ async fn reviews_survive_a_restart_and_subscribers_hear_cards_fall_due() {
         good["scheduled_days"].as_f64().unwrap_or(0.0) >= 1.0,
         "{good}"
     );
-    let again = structured(
+    let again = common::succeeded(
         &client,
         "review_card",
         json!({ "card_id": second, "rating": "again" }),
@@ -245,7 +215,7 @@ async fn reviews_survive_a_restart_and_subscribers_hear_cards_fall_due() {
     let due = read(&client, "consilium://reviews/due").await.expect("due");
     assert_eq!(due["cards"][0]["id"], second, "{due}");
 
-    let stats = structured(&client, "study_stats", json!({})).await;
+    let stats = common::succeeded(&client, "study_stats", json!({})).await;
     assert_eq!(stats["counts"]["total"], 2);
     assert_eq!(
         stats["reviews_per_day"]
@@ -266,7 +236,7 @@ async fn reviews_survive_a_restart_and_subscribers_hear_cards_fall_due() {
     )
     .await;
     let (client, _) = connect_http(&server.mcp_url()).await;
-    let decks = structured(&client, "list_decks", json!({})).await;
+    let decks = common::succeeded(&client, "list_decks", json!({})).await;
     assert_eq!(decks["decks"][0]["name"], "Renal");
     let deck = read(
         &client,
@@ -285,10 +255,10 @@ async fn reviews_survive_a_restart_and_subscribers_hear_cards_fall_due() {
     assert_eq!(kept["reps"], 1);
     assert_eq!(kept["due"], good["card"]["due"]);
     assert_eq!(kept["stability"], good["card"]["stability"]);
-    let stats = structured(&client, "study_stats", json!({})).await;
+    let stats = common::succeeded(&client, "study_stats", json!({})).await;
     assert_eq!(stats["parameters"]["reviews_in_log"], 2);
     // The plan puts the reviews due first, then blocks on the decks.
-    let plan = structured(
+    let plan = common::succeeded(
         &client,
         "study_plan",
         json!({ "days": 3, "minutes_per_day": 45, "topics": ["acid-base"] }),
@@ -302,7 +272,7 @@ async fn reviews_survive_a_restart_and_subscribers_hear_cards_fall_due() {
         "{blocks}"
     );
     // And reviewing goes on from where it stood.
-    let next = structured(
+    let next = common::succeeded(
         &client,
         "review_card",
         json!({ "card_id": second, "rating": "good" }),

@@ -9,44 +9,10 @@ mod upstream;
 
 use std::path::Path;
 
-use common::{HttpServer, call, connect_http, fresh_db, run_cli_with_input};
+use common::{HttpServer, call, connect_http, fresh_db};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use upstream::{Behaviour, Upstream};
-
-fn add_tutor(db: &Path, upstream: &Upstream) {
-    let output = run_cli_with_input(
-        db,
-        &[
-            "providers",
-            "add",
-            "--provider",
-            "anthropic",
-            "--label",
-            "tutor",
-            "--base-url",
-            &upstream.base_url("tutor", "anthropic"),
-            "--models",
-            "tutor-model",
-            "--features",
-            "case",
-            "--skip-test",
-        ],
-        "sk-tutor-0123456789abcdefSECRET\n",
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-async fn ok(client: &common::Client, tool: &str, arguments: Value) -> Value {
-    let result = call(client, tool, arguments).await;
-    let value = result.structured_content.clone().unwrap_or(Value::Null);
-    assert_ne!(result.is_error, Some(true), "{tool}: {value}");
-    value
-}
 
 fn reply(upstream: &Upstream, value: Value) {
     upstream.push("tutor", Behaviour::Text(value.to_string()));
@@ -79,7 +45,13 @@ async fn restart(server: HttpServer, db: &Path) -> HttpServer {
 async fn a_case_and_an_osce_resume_after_a_restart() {
     let upstream = Upstream::start().await;
     let (_keep, db) = fresh_db();
-    add_tutor(&db, &upstream);
+    common::add_shared_key(
+        &db,
+        "tutor",
+        "anthropic",
+        &upstream.base_url("tutor", "anthropic"),
+        "case",
+    );
     let server = HttpServer::spawn_on(
         TempDir::new().expect("dir"),
         db.clone(),
@@ -90,7 +62,8 @@ async fn a_case_and_an_osce_resume_after_a_restart() {
     let (client, _) = connect_http(&server.mcp_url()).await;
 
     reply(&upstream, case());
-    let started = ok(&client, "start_case", json!({ "specialty": "cardiology" })).await;
+    let started =
+        common::succeeded(&client, "start_case", json!({ "specialty": "cardiology" })).await;
     let case_id = started["session_id"].as_str().expect("id").to_string();
     assert_eq!(started["question"], "What is your differential?");
     assert!(
@@ -103,7 +76,7 @@ async fn a_case_and_an_osce_resume_after_a_restart() {
         &upstream,
         json!({ "met": [1], "feedback": "Good: heart failure first.", "reply": "" }),
     );
-    let second = ok(
+    let second = common::succeeded(
         &client,
         "session_answer",
         json!({ "session_id": case_id, "answer": "Heart failure, or pneumonia" }),
@@ -135,7 +108,7 @@ async fn a_case_and_an_osce_resume_after_a_restart() {
             ]
         }),
     );
-    let osce = ok(
+    let osce = common::succeeded(
         &client,
         "start_osce",
         json!({ "station": "chest pain history" }),
@@ -147,7 +120,7 @@ async fn a_case_and_an_osce_resume_after_a_restart() {
         &upstream,
         json!({ "met": [1, 2], "feedback": "Good opening.", "reply": "It's a crushing pain in the middle of my chest." }),
     );
-    let acted = ok(
+    let acted = common::succeeded(
         &client,
         "session_answer",
         json!({ "session_id": osce_id, "answer": "Hello, I'm Sam, a medical student. Can you tell me about the pain?" }),
@@ -163,7 +136,7 @@ async fn a_case_and_an_osce_resume_after_a_restart() {
     drop(client);
     let server = restart(server, &db).await;
     let (client, _) = connect_http(&server.mcp_url()).await;
-    let listed = ok(&client, "list_sessions", json!({})).await;
+    let listed = common::succeeded(&client, "list_sessions", json!({})).await;
     assert_eq!(
         listed["sessions"].as_array().map(Vec::len),
         Some(2),
@@ -174,7 +147,7 @@ async fn a_case_and_an_osce_resume_after_a_restart() {
         &upstream,
         json!({ "met": [1, 2, 3], "feedback": "All three.", "reply": "" }),
     );
-    let third = ok(
+    let third = common::succeeded(
         &client,
         "session_answer",
         json!({ "session_id": case_id, "answer": "NT-proBNP, echo and an ECG" }),
@@ -185,7 +158,7 @@ async fn a_case_and_an_osce_resume_after_a_restart() {
         &upstream,
         json!({ "met": [1], "feedback": "Diuretic yes; add prognostic drugs.", "reply": "" }),
     );
-    let outcome = ok(
+    let outcome = common::succeeded(
         &client,
         "session_answer",
         json!({ "session_id": case_id, "answer": "IV furosemide" }),
@@ -206,13 +179,14 @@ async fn a_case_and_an_osce_resume_after_a_restart() {
         &upstream,
         json!({ "met": [4], "feedback": "Risk factors covered.", "reply": "I smoke twenty a day." }),
     );
-    ok(
+    common::succeeded(
         &client,
         "session_answer",
         json!({ "session_id": osce_id, "answer": "Do you smoke, and is there heart disease in the family?" }),
     )
     .await;
-    let finished = ok(&client, "finish_session", json!({ "session_id": osce_id })).await;
+    let finished =
+        common::succeeded(&client, "finish_session", json!({ "session_id": osce_id })).await;
     assert_eq!(finished["result"]["marks"], 5, "{finished}");
     assert_eq!(finished["result"]["available"], 8);
     assert_eq!(finished["result"]["points"][2]["met"], false);

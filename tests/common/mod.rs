@@ -514,3 +514,67 @@ pub fn cli(db: &Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
+
+/// Makes a user on `plan` with an API key holding `scopes` (comma-separated); returns the key.
+pub fn user_with_key(db: &Path, email: &str, plan: &str, scopes: &str) -> String {
+    cli(
+        db,
+        &["admin", "create-user", email, "--name", "T", "--plan", plan],
+    );
+    cli(
+        db,
+        &[
+            "api-keys", "create", "--user", email, "--name", "t", "--scopes", scopes,
+        ],
+    )
+}
+
+/// Adds a shared provider key named `label` for `provider` at `base_url`, serving model
+/// `{label}-model` for `features` (comma-separated), without testing it.
+pub fn add_shared_key(db: &Path, label: &str, provider: &str, base_url: &str, features: &str) {
+    let output = run_cli_with_input(
+        db,
+        &[
+            "providers",
+            "add",
+            "--provider",
+            provider,
+            "--label",
+            label,
+            "--base-url",
+            base_url,
+            "--models",
+            &format!("{label}-model"),
+            "--features",
+            features,
+            "--skip-test",
+        ],
+        &format!("sk-{label}-0123456789abcdefSECRET\n"),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Calls a tool and returns whether it failed, its structured content and its first text.
+pub async fn outcome(client: &Client, tool: &str, arguments: Value) -> (bool, Value, String) {
+    let result = call(client, tool, arguments).await;
+    let text = json_of(&result)["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    (
+        result.is_error == Some(true),
+        result.structured_content.unwrap_or(Value::Null),
+        text,
+    )
+}
+
+/// Calls a tool that must succeed and returns its structured content.
+pub async fn succeeded(client: &Client, tool: &str, arguments: Value) -> Value {
+    let (failed, value, _) = outcome(client, tool, arguments).await;
+    assert!(!failed, "{tool}: {value}");
+    value
+}
