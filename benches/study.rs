@@ -1,6 +1,6 @@
-//! Study benchmark: what `review_card` costs in process — read the card and its deck, load
-//! the student's parameters, schedule with FSRS-6, write the card and its log entry in one
-//! transaction through the store's writer — and full-text searches over 10,000 cards and
+//! Study benchmark: what `review_card` costs in process — one job on the store's writer
+//! that reads the card, its deck's retention and the student's parameters, schedules with
+//! FSRS-6 and writes the card and its log entry in one transaction — and full-text searches over 10,000 cards and
 //! over a document of about 10,000 chunks (SQLite FTS5, BM25), on a real SQLite file.
 //!
 //! Run with `cargo bench --bench study`; `CONSILIUM_BENCH_QUICK=1` runs fewer calls.
@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use consilium::app::{App, AppParts};
 use consilium::config::Config;
+use consilium::study::deck_settings;
 use consilium::study::decks::NewCard;
 use consilium::study::scheduler::Rating;
-use consilium::study::scheduler_with;
 use support::percentile;
 
 /// Targets: review_card p99 under 1 ms; a search over 10,000 cards p99 under 5 ms.
@@ -141,6 +141,7 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // review_card's own path, without the MCP framing.
+    let study = app.config.study.clone();
     let ratings = [
         Rating::Good,
         Rating::Good,
@@ -152,23 +153,18 @@ async fn main() -> anyhow::Result<()> {
     for i in 0..reviews + 200 {
         let id = &ids[(i * 7919) % ids.len()];
         let started = Instant::now();
-        let context = decks
-            .review_context(&owner, id)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-            .ok_or_else(|| anyhow::anyhow!("card missing"))?;
-        let card = context.card;
-        let (scheduler, _) = scheduler_with(&app, context.parameters, context.desired_retention)
-            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-        let schedule = card.schedule().map_err(|e| anyhow::anyhow!("{e}"))?;
         let rating = ratings[i % ratings.len()];
-        let reviewed = scheduler
-            .review(&card.id, &schedule, rating, decks.now())
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        decks
-            .record_review(&owner, &card, rating, &reviewed, Some(3_000))
+        let study = study.clone();
+        let outcome = decks
+            .review(&owner, id, rating, Some(3_000), move |retention| {
+                deck_settings(&study, retention)
+            })
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        anyhow::ensure!(
+            matches!(outcome, consilium::study::decks::ReviewOutcome::Done { .. }),
+            "the review did not land"
+        );
         if i >= 200 {
             samples.push(started.elapsed());
         }

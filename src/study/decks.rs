@@ -8,7 +8,7 @@ use std::sync::Arc;
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::scheduler::{CardState, Rating, Reviewed, Schedule};
+use super::scheduler::{CardState, Rating, Reviewed, Schedule, Scheduler, Settings};
 use crate::identity::{Clock, Timestamp, UserId};
 use crate::store::{Store, StoreError};
 
@@ -137,6 +137,19 @@ pub struct ReviewEntry {
     pub state_before: String,
     pub elapsed_days: u32,
     pub scheduled_days: f64,
+}
+
+/// How a review went.
+#[derive(Debug, Clone)]
+pub enum ReviewOutcome {
+    Done {
+        card: Box<Card>,
+        scheduled_days: f64,
+        /// Whether the owner's fitted parameters scheduled it.
+        fitted: bool,
+    },
+    NotFound,
+    Suspended,
 }
 
 /// What scheduling one review needs.
@@ -850,6 +863,107 @@ impl Decks {
                     })?
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(hits)
+            })
+            .await?)
+    }
+
+    /// Reviews card `card_id` in one job on the store's writer: reads the card, its deck's
+    /// retention and the owner's parameters, schedules with the settings `settings_for`
+    /// gives for that retention, and writes the card and its log entry. Nothing can land in
+    /// between, so no review is lost or counted twice, and the caller pays one hand-off.
+    pub async fn review(
+        &self,
+        owner: &UserId,
+        card_id: &str,
+        rating: Rating,
+        duration_ms: Option<u64>,
+        settings_for: impl FnOnce(f64) -> Settings + Send + 'static,
+    ) -> Result<ReviewOutcome, DecksError> {
+        let (user, key, now) = (owner.to_string(), card_id.to_string(), self.clock.now());
+        let duration = duration_ms.map(|d| d.min(i64::MAX as u64) as i64);
+        Ok(self
+            .store
+            .write(move |tx| {
+                let select =
+                    format!("SELECT {CARD_COLUMNS} FROM cards WHERE id = ?1 AND user_id = ?2");
+                let Some(card) = tx
+                    .query_row(&select, params![key, user], card_from)
+                    .optional()?
+                else {
+                    return Ok(ReviewOutcome::NotFound);
+                };
+                if card.suspended {
+                    return Ok(ReviewOutcome::Suspended);
+                }
+                let retention: f64 = tx
+                    .query_row(
+                        "SELECT desired_retention FROM decks WHERE id = ?1 AND user_id = ?2",
+                        params![card.deck_id, user],
+                        |r| r.get(0),
+                    )
+                    .optional()?
+                    .unwrap_or(DEFAULT_RETENTION);
+                let fitted: Option<Vec<f32>> = tx
+                    .query_row(
+                        "SELECT parameters FROM fsrs_parameters WHERE user_id = ?1",
+                        params![user],
+                        |r| r.get::<_, String>(0),
+                    )
+                    .optional()?
+                    .and_then(|json| serde_json::from_str(&json).ok());
+                let rejected = |what: String| StoreError::Rejected(what);
+                let (scheduler, fitted) =
+                    Scheduler::for_deck(fitted.as_deref(), settings_for(retention))
+                        .map_err(|e| rejected(e.to_string()))?;
+                let schedule = card.schedule().map_err(|e| rejected(e.to_string()))?;
+                let reviewed = scheduler
+                    .review(&card.id, &schedule, rating, now)
+                    .map_err(|e| rejected(e.to_string()))?;
+                let next = &reviewed.schedule;
+                let at = now.to_rfc3339();
+                tx.execute(
+                    "UPDATE cards SET state = ?3, step = ?4, stability = ?5, difficulty = ?6,
+                         due = ?7, last_review = ?8, reps = ?9, lapses = ?10, updated_at = ?8
+                     WHERE id = ?1 AND user_id = ?2",
+                    params![
+                        key,
+                        user,
+                        next.state.as_str(),
+                        next.step,
+                        next.stability,
+                        next.difficulty,
+                        next.due.to_rfc3339(),
+                        at,
+                        next.reps,
+                        next.lapses
+                    ],
+                )?;
+                tx.execute(
+                    "INSERT INTO reviews (user_id, card_id, deck_id, reviewed_at, rating,
+                         state_before, elapsed_days, scheduled_days, stability, difficulty, due,
+                         duration_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    params![
+                        user,
+                        key,
+                        card.deck_id,
+                        at,
+                        rating.number(),
+                        card.state.as_str(),
+                        reviewed.elapsed_days,
+                        reviewed.scheduled_days,
+                        next.stability.unwrap_or(0.0),
+                        next.difficulty.unwrap_or(0.0),
+                        next.due.to_rfc3339(),
+                        duration
+                    ],
+                )?;
+                let card = tx.query_row(&select, params![key, user], card_from)?;
+                Ok(ReviewOutcome::Done {
+                    card: Box::new(card),
+                    scheduled_days: reviewed.scheduled_days,
+                    fitted,
+                })
             })
             .await?)
     }

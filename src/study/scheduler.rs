@@ -192,6 +192,21 @@ impl Scheduler {
         })
     }
 
+    /// The scheduler with `fitted` parameters when there are valid ones, else FSRS-6's
+    /// defaults, and whether the fitted ones are in use: a stored set the model no longer
+    /// accepts never fails a review.
+    pub fn for_deck(
+        fitted: Option<&[f32]>,
+        settings: Settings,
+    ) -> Result<(Scheduler, bool), SchedulerError> {
+        if let Some(parameters) = fitted
+            && let Ok(scheduler) = Scheduler::new(parameters, settings.clone())
+        {
+            return Ok((scheduler, true));
+        }
+        Ok((Scheduler::new(&[], settings)?, false))
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }

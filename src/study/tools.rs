@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::decks::{Card, CardEdit, CardHit, Deck, Decks, DecksError, NewCard};
+use super::decks::{Card, CardEdit, CardHit, Deck, Decks, DecksError, NewCard, ReviewOutcome};
 use super::scheduler::{Rating, Scheduler, SchedulerError, Settings};
 use super::stats::{self, FitError, MIN_REVIEWS_TO_FIT, Workload};
 use crate::app::App;
@@ -70,21 +70,20 @@ pub fn scheduler_with(
     fitted: Option<Vec<f32>>,
     retention: f64,
 ) -> Result<(Scheduler, bool), ToolError> {
-    let is_fitted = fitted.is_some();
-    let parameters = fitted.unwrap_or_default();
-    let study = &app.config.study;
-    let settings = Settings {
+    Ok(Scheduler::for_deck(
+        fitted.as_deref(),
+        deck_settings(&app.config.study, retention),
+    )?)
+}
+
+/// How a deck with `retention` schedules under the server's study settings.
+pub fn deck_settings(study: &crate::config::StudyConfig, retention: f64) -> Settings {
+    Settings {
         desired_retention: retention,
         learning_steps: study.learning_steps_secs.clone(),
         relearning_steps: study.relearning_steps_secs.clone(),
         maximum_interval_days: study.maximum_interval_days,
         fuzz: study.fuzz,
-    };
-    match Scheduler::new(&parameters, settings.clone()) {
-        Ok(scheduler) => Ok((scheduler, is_fitted)),
-        // Stored parameters the model no longer accepts: the defaults, never a failed review.
-        Err(SchedulerError::Parameters(_)) => Ok((Scheduler::new(&[], settings)?, false)),
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -728,29 +727,36 @@ async fn review_card(
 ) -> Result<ReviewResult, ToolError> {
     let owner = &ctx.principal.user_id;
     let decks = &ctx.app.decks;
-    let context = decks
-        .review_context(owner, &args.card_id)
-        .await?
-        .ok_or(DecksError::NotFound("card"))?;
-    let card = context.card;
-    if card.suspended {
-        return Err(ToolError::invalid_arguments(
-            "the card is suspended; unsuspend it with suspend_card first",
-        ));
-    }
-    let (scheduler, fitted) =
-        scheduler_with(&ctx.app, context.parameters, context.desired_retention)?;
-    let now = decks.now();
-    let reviewed = scheduler.review(&card.id, &card.schedule()?, args.rating, now)?;
-    let updated = decks
-        .record_review(owner, &card, args.rating, &reviewed, args.duration_ms)
+    let study = ctx.app.config.study.clone();
+    let outcome = decks
+        .review(
+            owner,
+            &args.card_id,
+            args.rating,
+            args.duration_ms,
+            move |retention| deck_settings(&study, retention),
+        )
         .await?;
+    let (updated, scheduled_days, fitted) = match outcome {
+        ReviewOutcome::Done {
+            card,
+            scheduled_days,
+            fitted,
+        } => (*card, scheduled_days, fitted),
+        ReviewOutcome::NotFound => return Err(DecksError::NotFound("card").into()),
+        ReviewOutcome::Suspended => {
+            return Err(ToolError::invalid_arguments(
+                "the card is suspended; unsuspend it with suspend_card first",
+            ));
+        }
+    };
+    let card = &updated;
     announce(&ctx.app, owner, &[&card.deck_id]);
     Ok(ReviewResult {
         next_due: updated.due.clone(),
-        card: updated,
+        card: updated.clone(),
         rating: args.rating,
-        scheduled_days: reviewed.scheduled_days,
+        scheduled_days,
         parameters: if fitted { "fitted" } else { "default" }.into(),
     })
 }
