@@ -1,6 +1,6 @@
 //! The study store in-process on a real SQLite file with a manual clock: months of reviews
-//! scheduled by FSRS and kept in the log, a concurrent review refused rather than lost, a
-//! deleted card's history kept, the due window a subscriber is told about, and fitting a
+//! scheduled by FSRS and kept in the log, concurrent reviews of one card both landing,
+//! suspended and missing cards refused, a deleted card's history kept, the due window a subscriber is told about, and fitting a
 //! student's own parameters once the log is long enough.
 
 use std::sync::Arc;
@@ -8,10 +8,11 @@ use std::sync::Arc;
 use consilium::app::{App, AppParts};
 use consilium::config::Config;
 use consilium::identity::{Clock, ManualClock, Timestamp};
+use consilium::study::deck_settings;
 use consilium::study::decks::NewCard;
+use consilium::study::decks::ReviewOutcome;
 use consilium::study::scheduler::Rating;
 use consilium::study::stats::{MIN_REVIEWS_TO_FIT, fit_parameters};
-use consilium::study::{DecksError, scheduler_for};
 use tempfile::TempDir;
 
 struct Setup {
@@ -56,26 +57,27 @@ fn card(front: &str) -> NewCard {
 
 /// Reviews a card the way the tool does.
 async fn review(s: &Setup, id: &str, rating: Rating) -> consilium::study::Card {
-    let owner = &s.app.local_owner.id;
-    let decks = &s.app.decks;
-    let card = decks.card(owner, id).await.expect("read").expect("card");
-    let (scheduler, _) = scheduler_for(&s.app, owner, 0.9).await.expect("scheduler");
-    let reviewed = scheduler
+    let study = s.app.config.study.clone();
+    let outcome = s
+        .app
+        .decks
         .review(
+            &s.app.local_owner.id,
             id,
-            &card.schedule().expect("schedule"),
             rating,
-            s.clock.now(),
+            Some(4_000),
+            move |retention| deck_settings(&study, retention),
         )
-        .expect("review");
-    decks
-        .record_review(owner, &card, rating, &reviewed, Some(4_000))
         .await
-        .expect("recorded")
+        .expect("reviewed");
+    match outcome {
+        ReviewOutcome::Done { card, .. } => *card,
+        other => panic!("the review did not land: {other:?}"),
+    }
 }
 
 #[tokio::test]
-async fn a_review_that_lost_a_race_is_refused_and_deleted_cards_keep_their_history() {
+async fn concurrent_reviews_all_land_and_deleted_cards_keep_their_history() {
     let s = setup().await;
     let owner = &s.app.local_owner.id;
     let decks = &s.app.decks;
@@ -84,31 +86,42 @@ async fn a_review_that_lost_a_race_is_refused_and_deleted_cards_keep_their_histo
         .add_cards(owner, &deck.id, vec![card("GFR"), card("AKI")])
         .await
         .expect("added");
-    let stale = cards[0].clone();
-    review(&s, &stale.id, Rating::Good).await;
-    // A second review computed from the card as it was before the first landed.
-    let (scheduler, _) = scheduler_for(&s.app, owner, 0.9).await.expect("scheduler");
-    let reviewed = scheduler
-        .review(
-            &stale.id,
-            &stale.schedule().expect("schedule"),
-            Rating::Easy,
-            s.clock.now(),
-        )
-        .expect("review");
-    let refused = decks
-        .record_review(owner, &stale, Rating::Easy, &reviewed, None)
-        .await;
-    assert!(matches!(refused, Err(DecksError::Conflict)), "{refused:?}");
-    assert_eq!(
-        decks.reviews(owner, None, None).await.expect("log").len(),
-        1
+    let first = cards[0].id.clone();
+    // Two reviews of one card at once: each lands on the card as the other left it.
+    let (a, b) = tokio::join!(
+        review(&s, &first, Rating::Good),
+        review(&s, &first, Rating::Easy)
     );
-
-    decks.delete_card(owner, &stale.id).await.expect("deleted");
+    assert_eq!(a.reps.max(b.reps), 2, "neither review is lost");
     assert_eq!(
         decks.reviews(owner, None, None).await.expect("log").len(),
-        1,
+        2
+    );
+    let suspended = decks
+        .set_suspended(owner, &cards[1].id, true)
+        .await
+        .expect("suspended");
+    let study = s.app.config.study.clone();
+    let refused = decks
+        .review(owner, &suspended.id, Rating::Good, None, move |r| {
+            deck_settings(&study, r)
+        })
+        .await
+        .expect("answered");
+    assert!(matches!(refused, ReviewOutcome::Suspended));
+    let study = s.app.config.study.clone();
+    let missing = decks
+        .review(owner, "no-such-card", Rating::Good, None, move |r| {
+            deck_settings(&study, r)
+        })
+        .await
+        .expect("answered");
+    assert!(matches!(missing, ReviewOutcome::NotFound));
+
+    decks.delete_card(owner, &first).await.expect("deleted");
+    assert_eq!(
+        decks.reviews(owner, None, None).await.expect("log").len(),
+        2,
         "the history outlives the card"
     );
     let searched = decks.search(owner, "AKI", None, 10).await.expect("search");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::scheduler::{CardState, Rating, Reviewed, Schedule, Scheduler, Settings};
+use super::scheduler::{CardState, Rating, Schedule, Scheduler, Settings};
 use crate::identity::{Clock, Timestamp, UserId};
 use crate::store::{Store, StoreError};
 
@@ -150,15 +150,6 @@ pub enum ReviewOutcome {
     },
     NotFound,
     Suspended,
-}
-
-/// What scheduling one review needs.
-#[derive(Debug, Clone)]
-pub struct ReviewContext {
-    pub card: Card,
-    pub desired_retention: f64,
-    /// The owner's fitted FSRS parameters; `None`: the defaults.
-    pub parameters: Option<Vec<f32>>,
 }
 
 /// A search hit, best first.
@@ -968,90 +959,6 @@ impl Decks {
             .await?)
     }
 
-    /// Records a review: the card takes its new schedule and the log gains an entry, in one
-    /// transaction, provided the card still stands where `before` says.
-    pub async fn record_review(
-        &self,
-        owner: &UserId,
-        card: &Card,
-        rating: Rating,
-        reviewed: &Reviewed,
-        duration_ms: Option<u64>,
-    ) -> Result<Card, DecksError> {
-        let next = &reviewed.schedule;
-        let reviewed_at = next
-            .last_review
-            .map(Timestamp::to_rfc3339)
-            .unwrap_or_else(|| self.clock.now().to_rfc3339());
-        let row = (
-            card.id.clone(),
-            owner.to_string(),
-            card.deck_id.clone(),
-            card.reps,
-            next.state.as_str(),
-            next.step,
-            next.stability,
-            next.difficulty,
-            next.due.to_rfc3339(),
-            reviewed_at,
-            next.reps,
-            next.lapses,
-        );
-        let log = (
-            rating.number(),
-            card.state.as_str(),
-            reviewed.elapsed_days,
-            reviewed.scheduled_days,
-            duration_ms.map(|d| d.min(i64::MAX as u64) as i64),
-        );
-        let changed = self
-            .store
-            .write(move |tx| {
-                let changed = tx.execute(
-                    "UPDATE cards SET state = ?5, step = ?6, stability = ?7, difficulty = ?8,
-                         due = ?9, last_review = ?10, reps = ?11, lapses = ?12, updated_at = ?10
-                     WHERE id = ?1 AND user_id = ?2 AND deck_id = ?3 AND reps = ?4",
-                    params![
-                        row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9,
-                        row.10, row.11
-                    ],
-                )?;
-                if changed == 1 {
-                    tx.execute(
-                        "INSERT INTO reviews (user_id, card_id, deck_id, reviewed_at, rating,
-                             state_before, elapsed_days, scheduled_days, stability, difficulty,
-                             due, duration_ms)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                        params![
-                            row.1,
-                            row.0,
-                            row.2,
-                            row.9,
-                            log.0,
-                            log.1,
-                            log.2,
-                            log.3,
-                            row.6.unwrap_or(0.0),
-                            row.7.unwrap_or(0.0),
-                            row.8,
-                            log.4
-                        ],
-                    )?;
-                }
-                Ok(changed)
-            })
-            .await?;
-        if changed == 0 {
-            return match self.card(owner, &card.id).await? {
-                Some(_) => Err(DecksError::Conflict),
-                None => Err(DecksError::NotFound("card")),
-            };
-        }
-        self.card(owner, &card.id)
-            .await?
-            .ok_or(DecksError::NotFound("card"))
-    }
-
     /// The owner's reviews since `since` (all with `None`), oldest first, optionally of
     /// one deck.
     pub async fn reviews(
@@ -1152,51 +1059,6 @@ impl Decks {
                 Some((CardState::parse(&state)?, Timestamp::parse_rfc3339(&due)?))
             })
             .collect())
-    }
-
-    /// What a review needs, in one read: the card, its deck's desired retention, and the
-    /// owner's fitted parameters if any. `None` when the card is not the owner's.
-    pub async fn review_context(
-        &self,
-        owner: &UserId,
-        card_id: &str,
-    ) -> Result<Option<ReviewContext>, DecksError> {
-        let (user, key) = (owner.to_string(), card_id.to_string());
-        let found = self
-            .store
-            .read(move |c| {
-                let card = c
-                    .query_row(
-                        &format!("SELECT {CARD_COLUMNS} FROM cards WHERE id = ?1 AND user_id = ?2"),
-                        params![key, user],
-                        card_from,
-                    )
-                    .optional()?;
-                let Some(card) = card else {
-                    return Ok(None);
-                };
-                let retention: Option<f64> = c
-                    .query_row(
-                        "SELECT desired_retention FROM decks WHERE id = ?1 AND user_id = ?2",
-                        params![card.deck_id, user],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                let parameters: Option<String> = c
-                    .query_row(
-                        "SELECT parameters FROM fsrs_parameters WHERE user_id = ?1",
-                        params![user],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                Ok(Some((card, retention, parameters)))
-            })
-            .await?;
-        Ok(found.map(|(card, retention, parameters)| ReviewContext {
-            card,
-            desired_retention: retention.unwrap_or(DEFAULT_RETENTION),
-            parameters: parameters.and_then(|json| serde_json::from_str(&json).ok()),
-        }))
     }
 
     /// The owner's fitted FSRS parameters and how many reviews they were fitted on.

@@ -27,7 +27,7 @@ pub use decks::{Card, Deck, Decks, DecksError};
 pub use documents::Documents;
 pub use quizzes::Quizzes;
 pub use sessions::Sessions;
-pub use tools::{DECKS_URI, DUE_URI, deck_settings, scheduler_for, scheduler_with};
+pub use tools::{DECKS_URI, DUE_URI, deck_settings};
 
 pub fn register(builder: &mut crate::mcp::RegistryBuilder<'_>) {
     tools::register(builder);

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::decks::{Card, CardEdit, CardHit, Deck, Decks, DecksError, NewCard, ReviewOutcome};
-use super::scheduler::{Rating, Scheduler, SchedulerError, Settings};
+use super::scheduler::{Rating, SchedulerError, Settings};
 use super::stats::{self, FitError, MIN_REVIEWS_TO_FIT, Workload};
 use crate::app::App;
 use crate::identity::{Scope, UserId};
@@ -52,30 +52,6 @@ impl From<SchedulerError> for ToolError {
 }
 
 /// The scheduler for `owner` on a deck with `retention`: their fitted parameters if any.
-/// The scheduler for `owner` on a deck with `retention`, and whether it uses parameters
-/// fitted to their own reviews.
-pub async fn scheduler_for(
-    app: &App,
-    owner: &UserId,
-    retention: f64,
-) -> Result<(Scheduler, bool), ToolError> {
-    let fitted = app.decks.parameters(owner).await?.map(|(p, _, _)| p);
-    scheduler_with(app, fitted, retention)
-}
-
-/// The scheduler for a deck with `retention` under `fitted` parameters (the defaults with
-/// `None`), and whether the fitted ones are used.
-pub fn scheduler_with(
-    app: &App,
-    fitted: Option<Vec<f32>>,
-    retention: f64,
-) -> Result<(Scheduler, bool), ToolError> {
-    Ok(Scheduler::for_deck(
-        fitted.as_deref(),
-        deck_settings(&app.config.study, retention),
-    )?)
-}
-
 /// How a deck with `retention` schedules under the server's study settings.
 pub fn deck_settings(study: &crate::config::StudyConfig, retention: f64) -> Settings {
     Settings {
