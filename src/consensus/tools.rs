@@ -239,23 +239,32 @@ async fn consensus_query(
     let convene = consensus.convene(&user, &run, client_model, Some(&arrivals));
     tokio::pin!(convene);
     let total = run.seats.len() as f64;
+    let announce = |arrival: crate::consensus::panel::Arrival| {
+        let message = format!(
+            "{} {} ({} of {})",
+            arrival.seat,
+            match arrival.outcome {
+                MemberOutcome::Answered => "answered",
+                MemberOutcome::Failed => "failed",
+                MemberOutcome::TimedOut => "timed out",
+                MemberOutcome::NoRoute => "has no route",
+            },
+            arrival.finished,
+            arrival.total
+        );
+        ctx.progress(arrival.finished as f64, Some(total), Some(message))
+    };
     let outcome = loop {
         tokio::select! {
             outcome = &mut convene => break outcome,
-            Some(arrival) = heard.recv() => {
-                ctx.progress(
-                    arrival.finished as f64,
-                    Some(total),
-                    Some(format!("{} {} ({} of {})", arrival.seat, match arrival.outcome {
-                        MemberOutcome::Answered => "answered",
-                        MemberOutcome::Failed => "failed",
-                        MemberOutcome::TimedOut => "timed out",
-                        MemberOutcome::NoRoute => "has no route",
-                    }, arrival.finished, arrival.total)),
-                ).await;
-            }
+            Some(arrival) = heard.recv() => announce(arrival).await,
         }
     };
+    // Members that finished together with the run are still queued: every one of them is
+    // announced, in order, before the result.
+    while let Ok(arrival) = heard.try_recv() {
+        announce(arrival).await;
+    }
     let report = outcome.map_err(|e| {
         tracing::warn!(error = %e, "a consensus run could not be completed");
         ToolError::new(
