@@ -13,9 +13,7 @@ mod upstream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{
-    Client, Recorder, assert_still_serves, call, fresh_db, json_of, run_cli_with_input, within,
-};
+use common::{Client, Recorder, assert_still_serves, call, fresh_db, json_of, within};
 use rmcp::model::{
     CallToolRequest, CallToolRequestParams, ClientRequest, ReadResourceRequestParams,
 };
@@ -24,29 +22,12 @@ use serde_json::{Value, json};
 use upstream::{Behaviour, Upstream};
 
 fn add_key(db: &Path, upstream: &Upstream, name: &str, provider: &str, feature: &str) {
-    let output = run_cli_with_input(
+    common::add_shared_key(
         db,
-        &[
-            "providers",
-            "add",
-            "--provider",
-            provider,
-            "--label",
-            name,
-            "--base-url",
-            &upstream.base_url(name, provider),
-            "--models",
-            &format!("{name}-model"),
-            "--features",
-            feature,
-            "--skip-test",
-        ],
-        &format!("sk-{name}-0123456789abcdefSECRET\n"),
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        name,
+        provider,
+        &upstream.base_url(name, provider),
+        feature,
     );
 }
 

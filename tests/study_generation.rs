@@ -49,8 +49,9 @@ fn mcqs() -> String {
     .to_string()
 }
 
-#[tokio::test]
-async fn checked_cards_and_quizzes_are_stored_and_invalid_ones_never_are() {
+/// A server whose shared key writes through a scripted upstream, and a student on the free
+/// plan connected to it.
+async fn writer_and_free_student() -> (Upstream, HttpServer, common::Client) {
     let upstream = Upstream::start().await;
     let (dir, db) = fresh_db();
     common::add_shared_key(
@@ -63,6 +64,12 @@ async fn checked_cards_and_quizzes_are_stored_and_invalid_ones_never_are() {
     let key = common::user_with_key(&db, "sam@example.org", "free", "study");
     let server = HttpServer::spawn_on(dir, db, &[], &[]).await;
     let (client, _) = connect_http_as(&server.mcp_url(), &key).await;
+    (upstream, server, client)
+}
+
+#[tokio::test]
+async fn checked_cards_and_quizzes_are_stored_and_invalid_ones_never_are() {
+    let (upstream, _server, client) = writer_and_free_student().await;
 
     // A reply with a duplicate front is sent back once with the problem named; the second
     // reply is valid and lands in a deck named after the topic.
@@ -198,18 +205,7 @@ async fn checked_cards_and_quizzes_are_stored_and_invalid_ones_never_are() {
 
 #[tokio::test]
 async fn a_concept_map_comes_back_typed_with_its_mermaid() {
-    let upstream = Upstream::start().await;
-    let (dir, db) = fresh_db();
-    common::add_shared_key(
-        &db,
-        "writer",
-        "openai",
-        &upstream.base_url("writer", "openai"),
-        "flashcard,mcq,highyield,explain,map",
-    );
-    let key = common::user_with_key(&db, "sam@example.org", "free", "study");
-    let server = HttpServer::spawn_on(dir, db, &[], &[]).await;
-    let (client, _) = connect_http_as(&server.mcp_url(), &key).await;
+    let (upstream, _server, client) = writer_and_free_student().await;
     upstream.push(
         "writer",
         Behaviour::Text(

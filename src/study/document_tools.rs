@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use super::decks::DecksError;
 use super::documents::{ChunkHit, DocumentInfo, DocumentKind, MAX_UPLOAD_BYTES, any_words_query};
 use super::generate::generate;
-use super::writing_tools::Authorship;
+use super::writing_tools::{Authorship, authorship};
 use crate::identity::Scope;
 use crate::mcp::{RegistryBuilder, ToolContext, ToolError, ToolOutput};
 
@@ -408,12 +408,8 @@ async fn ask_documents(
         },
     )
     .await?;
+    let authorship = Some(authorship(&generated));
     let answer = generated.value;
-    let authorship = Some(Authorship {
-        label: "model-written".into(),
-        served_by: generated.served_by,
-        attempts: generated.attempts,
-    });
     if !answer.found {
         return Ok(AskResult {
             found: false,

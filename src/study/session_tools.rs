@@ -17,7 +17,7 @@ use super::sessions::{
     CaseDraft, Content, Evaluation, SessionState, SessionSummary, StationDraft, check_case,
     check_evaluation, check_station,
 };
-use super::writing_tools::{Authorship, Level};
+use super::writing_tools::{Authorship, Level, authorship};
 use crate::identity::Scope;
 use crate::mcp::{RegistryBuilder, ToolContext, ToolError, ToolOutput};
 
@@ -238,7 +238,9 @@ fn result_of(state: &SessionState) -> SessionResult {
 fn current_step(state: &SessionState) -> (String, Option<String>) {
     match &state.content {
         Content::Case(case) => {
-            let stage = &case.stages[state.stage.min(case.stages.len() - 1)];
+            let Some(stage) = case.stages.get(state.stage).or(case.stages.last()) else {
+                return (String::new(), None);
+            };
             let question = (!stage.question.trim().is_empty() && !state.finished_case())
                 .then(|| stage.question.clone());
             (stage.reveal.clone(), question)
@@ -266,14 +268,8 @@ async fn start_case(ctx: ToolContext, args: StartCaseArguments) -> Result<Sessio
         check_case,
     )
     .await?;
-    start(
-        &ctx,
-        &specialty,
-        Content::Case(generated.value),
-        generated.served_by,
-        generated.attempts,
-    )
-    .await
+    let authorship = authorship(&generated);
+    start(&ctx, &specialty, Content::Case(generated.value), authorship).await
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -300,28 +296,16 @@ async fn start_osce(ctx: ToolContext, args: StartOsceArguments) -> Result<Sessio
         check_station,
     )
     .await?;
-    start(
-        &ctx,
-        &station,
-        Content::Osce(generated.value),
-        generated.served_by,
-        generated.attempts,
-    )
-    .await
+    let authorship = authorship(&generated);
+    start(&ctx, &station, Content::Osce(generated.value), authorship).await
 }
 
 async fn start(
     ctx: &ToolContext,
     topic: &str,
     content: Content,
-    served_by: crate::llm::ServedBy,
-    attempts: u32,
+    authorship: Authorship,
 ) -> Result<SessionStep, ToolError> {
-    let authorship = Authorship {
-        label: "model-written".into(),
-        served_by,
-        attempts,
-    };
     let state = SessionState::new(content);
     let summary = ctx
         .app
@@ -382,7 +366,10 @@ async fn session_answer(
     let points = state.points();
     let (request, instructions) = match &state.content {
         Content::Case(case) => {
-            let stage = &case.stages[state.stage];
+            let stage = case
+                .stages
+                .get(state.stage)
+                .ok_or_else(|| ToolError::invalid_arguments("the stored session is unreadable"))?;
             let mut request = format!(
                 "Case: {}\nStage: {}\nWhat the student was told:\n{}\nQuestion: {}\nKey points:",
                 case.title, stage.name, stage.reveal, stage.question
@@ -427,6 +414,7 @@ async fn session_answer(
         check_evaluation(e, points.len())
     })
     .await?;
+    let authorship = authorship(&generated);
     let evaluation = generated.value;
     let turns_before = state.turns.len();
     state.record(&answer, &evaluation);
@@ -473,11 +461,7 @@ async fn session_answer(
             reply: evaluation.reply.trim().to_string(),
         }),
         result,
-        authorship: Authorship {
-            label: "model-written".into(),
-            served_by: generated.served_by,
-            attempts: generated.attempts,
-        },
+        authorship,
     })
 }
 

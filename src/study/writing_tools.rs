@@ -62,7 +62,8 @@ pub struct Authorship {
     pub attempts: u32,
 }
 
-fn authorship<T>(generated: &Generated<T>) -> Authorship {
+/// How `generated` is labelled.
+pub fn authorship<T>(generated: &Generated<T>) -> Authorship {
     Authorship {
         label: "model-written".into(),
         served_by: generated.served_by.clone(),
