@@ -877,8 +877,11 @@ impl Decks {
             .write(move |tx| {
                 let select =
                     format!("SELECT {CARD_COLUMNS} FROM cards WHERE id = ?1 AND user_id = ?2");
+                // Cached statements: a review is a handful of small queries, and compiling
+                // them each time was a measurable part of its latency.
                 let Some(card) = tx
-                    .query_row(&select, params![key, user], card_from)
+                    .prepare_cached(&select)?
+                    .query_row(params![key, user], card_from)
                     .optional()?
                 else {
                     return Ok(ReviewOutcome::NotFound);
@@ -887,19 +890,15 @@ impl Decks {
                     return Ok(ReviewOutcome::Suspended);
                 }
                 let retention: f64 = tx
-                    .query_row(
+                    .prepare_cached(
                         "SELECT desired_retention FROM decks WHERE id = ?1 AND user_id = ?2",
-                        params![card.deck_id, user],
-                        |r| r.get(0),
-                    )
+                    )?
+                    .query_row(params![card.deck_id, user], |r| r.get(0))
                     .optional()?
                     .unwrap_or(DEFAULT_RETENTION);
                 let fitted: Option<Vec<f32>> = tx
-                    .query_row(
-                        "SELECT parameters FROM fsrs_parameters WHERE user_id = ?1",
-                        params![user],
-                        |r| r.get::<_, String>(0),
-                    )
+                    .prepare_cached("SELECT parameters FROM fsrs_parameters WHERE user_id = ?1")?
+                    .query_row(params![user], |r| r.get::<_, String>(0))
                     .optional()?
                     .and_then(|json| serde_json::from_str(&json).ok());
                 let rejected = |what: String| StoreError::Rejected(what);
@@ -912,44 +911,46 @@ impl Decks {
                     .map_err(|e| rejected(e.to_string()))?;
                 let next = &reviewed.schedule;
                 let at = now.to_rfc3339();
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE cards SET state = ?3, step = ?4, stability = ?5, difficulty = ?6,
                          due = ?7, last_review = ?8, reps = ?9, lapses = ?10, updated_at = ?8
                      WHERE id = ?1 AND user_id = ?2",
-                    params![
-                        key,
-                        user,
-                        next.state.as_str(),
-                        next.step,
-                        next.stability,
-                        next.difficulty,
-                        next.due.to_rfc3339(),
-                        at,
-                        next.reps,
-                        next.lapses
-                    ],
-                )?;
-                tx.execute(
+                )?
+                .execute(params![
+                    key,
+                    user,
+                    next.state.as_str(),
+                    next.step,
+                    next.stability,
+                    next.difficulty,
+                    next.due.to_rfc3339(),
+                    at,
+                    next.reps,
+                    next.lapses
+                ])?;
+                tx.prepare_cached(
                     "INSERT INTO reviews (user_id, card_id, deck_id, reviewed_at, rating,
                          state_before, elapsed_days, scheduled_days, stability, difficulty, due,
                          duration_ms)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                    params![
-                        user,
-                        key,
-                        card.deck_id,
-                        at,
-                        rating.number(),
-                        card.state.as_str(),
-                        reviewed.elapsed_days,
-                        reviewed.scheduled_days,
-                        next.stability.unwrap_or(0.0),
-                        next.difficulty.unwrap_or(0.0),
-                        next.due.to_rfc3339(),
-                        duration
-                    ],
-                )?;
-                let card = tx.query_row(&select, params![key, user], card_from)?;
+                )?
+                .execute(params![
+                    user,
+                    key,
+                    card.deck_id,
+                    at,
+                    rating.number(),
+                    card.state.as_str(),
+                    reviewed.elapsed_days,
+                    reviewed.scheduled_days,
+                    next.stability.unwrap_or(0.0),
+                    next.difficulty.unwrap_or(0.0),
+                    next.due.to_rfc3339(),
+                    duration
+                ])?;
+                let card = tx
+                    .prepare_cached(&select)?
+                    .query_row(params![key, user], card_from)?;
                 Ok(ReviewOutcome::Done {
                     card: Box::new(card),
                     scheduled_days: reviewed.scheduled_days,
