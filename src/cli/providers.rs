@@ -30,7 +30,7 @@ pub enum ProvidersCommand {
         /// Comma-separated model ids; the first is the default and the test call's.
         #[arg(long, value_delimiter = ',', required = true)]
         models: Vec<String>,
-        /// Comma-separated feature tags (chat, consensus, judge…); default every feature.
+        /// Comma-separated feature tags (chat, consensus, judge, embedding…); default every feature but embedding.
         #[arg(long, value_delimiter = ',')]
         features: Vec<String>,
         /// Higher is tried first.

@@ -1,5 +1,5 @@
-//! Settings of the study tools: the spaced-repetition steps and how often subscribed
-//! clients are told that cards fell due. Read and validated only; the scheduling itself is
+//! Settings of the study tools: the spaced-repetition steps, how often subscribed
+//! clients are told that cards fell due, and how near a chunk's meaning must be to count. Read and validated only; the scheduling itself is
 //! in `crate::study`.
 
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,9 @@ pub struct StudyConfig {
     /// How often clients subscribed to `consilium://reviews/due` are checked for cards that
     /// have fallen due.
     pub due_check_interval_secs: u64,
+    /// The least cosine similarity at which a document chunk counts as matching a question
+    /// by meaning (hybrid ranking, when a provider key serves embeddings).
+    pub embedding_min_similarity: f32,
 }
 
 impl Default for StudyConfig {
@@ -30,6 +33,7 @@ impl Default for StudyConfig {
             maximum_interval_days: 36_500,
             fuzz: true,
             due_check_interval_secs: 30,
+            embedding_min_similarity: 0.3,
         }
     }
 }
@@ -63,6 +67,12 @@ impl StudyConfig {
             return invalid(
                 "study.due_check_interval_secs",
                 "must be between 1 second and a day",
+            );
+        }
+        if !(-1.0..=1.0).contains(&self.embedding_min_similarity) {
+            return invalid(
+                "study.embedding_min_similarity",
+                "must be a cosine similarity between -1 and 1",
             );
         }
         Ok(())

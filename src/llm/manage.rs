@@ -111,7 +111,17 @@ pub async fn add(
             None => provider.default_base_url().to_string(),
         };
         app.llm
-            .test_secret(provider, &base_url, model, new.secret.as_str())
+            .test_secret(
+                provider,
+                &base_url,
+                model,
+                new.secret.as_str(),
+                !new.features.is_empty()
+                    && new
+                        .features
+                        .iter()
+                        .all(|f| f == super::pool::EMBEDDING_FEATURE),
+            )
             .await
             .map_err(|failure| ManageError::TestFailed(failure.to_string()))?;
     }

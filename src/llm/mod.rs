@@ -17,8 +17,11 @@ pub mod upstream;
 
 pub use client_model::ClientModel;
 pub use failure::{FailureKind, ProviderFailure};
+pub use pool::EMBEDDING_FEATURE;
 pub use pool::{KeyPool, KeyScope, KeyStatus, KeyView, NewKey, PoolError};
 pub use providers::ProviderKind;
 pub use request::{Completion, CompletionRequest, Message, ResponseSchema, Role, TokenUsage};
-pub use router::{Attempt, Route, RouteError, Routed, Router, RouterParts, ServedBy, Source};
+pub use router::{
+    Attempt, Route, RouteError, Routed, RoutedEmbeddings, Router, RouterParts, ServedBy, Source,
+};
 pub use upstream::{Upstream, UpstreamLimits};

@@ -105,3 +105,18 @@ pub struct TimedCompletion {
     pub completion: Completion,
     pub latency: Duration,
 }
+
+/// Vectors for texts, in the order they were given, from an embedding model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embeddings {
+    pub vectors: Vec<Vec<f32>>,
+    pub model: String,
+    pub usage: TokenUsage,
+}
+
+/// Embeddings together with how long they took.
+#[derive(Debug, Clone)]
+pub struct TimedEmbeddings {
+    pub embeddings: Embeddings,
+    pub latency: Duration,
+}

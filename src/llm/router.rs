@@ -22,7 +22,7 @@ use serde_json::json;
 
 use super::client_model::ClientModel;
 use super::failure::{FailureKind, ProviderFailure};
-use super::pool::{Availability, HealthChange, HealthPolicy, KeyPool, PoolKey};
+use super::pool::{Availability, EMBEDDING_FEATURE, HealthChange, HealthPolicy, KeyPool, PoolKey};
 use super::providers::{ProviderKind, Target};
 use super::request::{CompletionRequest, TimedCompletion, TokenUsage};
 use super::upstream::Upstream;
@@ -99,6 +99,43 @@ pub enum RouteError {
         attempts: Vec<Attempt>,
     },
 }
+
+/// Vectors from an embedding key, one per input in order.
+#[derive(Debug, Clone)]
+pub struct RoutedEmbeddings {
+    pub vectors: Vec<Vec<f32>>,
+    /// The model asked for: what to pin later embeddings to, so they stay comparable.
+    pub model: String,
+    pub served_by: ServedBy,
+    pub usage: TokenUsage,
+    pub cost_micro_usd: u64,
+    pub attempts: Vec<Attempt>,
+}
+
+/// What one key is asked for.
+#[derive(Clone, Copy)]
+enum Ask<'r> {
+    Complete(&'r CompletionRequest),
+    Embed(&'r [String]),
+}
+
+enum Answer {
+    Text(String),
+    Vectors(Vec<Vec<f32>>),
+}
+
+/// A key's successful answer with who gave it and what it cost.
+struct Served {
+    answer: Answer,
+    /// The model asked for (the provider may name it more specifically in `served_by`).
+    asked_model: String,
+    served_by: ServedBy,
+    usage: TokenUsage,
+    cost_micro_usd: u64,
+}
+
+/// The text embedded to test or probe an embedding key.
+const PROBE_TEXT: &str = "ok";
 
 /// What a caller wants served.
 pub struct Route<'a> {
@@ -189,10 +226,20 @@ impl Router {
         let candidates = self.candidates(&route).await;
         let had_keys = !candidates.is_empty();
         for (key, source) in candidates.into_iter().take(self.inner.config.max_attempts) {
-            if let Some(routed) = self
-                .try_key(&key, source, &route, request, &mut attempts)
+            if let Some(served) = self
+                .try_key(&key, source, &route, Ask::Complete(request), &mut attempts)
                 .await
             {
+                let Answer::Text(text) = served.answer else {
+                    continue;
+                };
+                let routed = Routed {
+                    text,
+                    served_by: served.served_by,
+                    usage: served.usage,
+                    cost_micro_usd: served.cost_micro_usd,
+                    attempts: attempts.clone(),
+                };
                 if attempts.len() > 1 {
                     self.failover_event(route.feature, &routed, &attempts);
                 }
@@ -218,6 +265,66 @@ impl Router {
         }
         Err(RouteError::AllFailed {
             feature: route.feature.to_string(),
+            attempts,
+        })
+    }
+
+    /// Embeds `inputs` with a key serving [`EMBEDDING_FEATURE`]: the user's own first, then
+    /// the shared pool's, with the same failover as completions. `route.model` pins the
+    /// model, so vectors stay comparable with ones stored earlier. Clients cannot embed
+    /// through sampling, so there is no fallback to the client's model.
+    pub async fn embed(
+        &self,
+        user: &UserId,
+        model: Option<&str>,
+        inputs: &[String],
+    ) -> Result<RoutedEmbeddings, RouteError> {
+        let route = Route {
+            feature: EMBEDDING_FEATURE,
+            user,
+            provider: None,
+            model,
+            client_model: None,
+            prefer_client_model: false,
+        };
+        let mut attempts = Vec::new();
+        for (key, source) in self
+            .candidates(&route)
+            .await
+            .into_iter()
+            .take(self.inner.config.max_attempts)
+        {
+            if let Some(served) = self
+                .try_key(&key, source, &route, Ask::Embed(inputs), &mut attempts)
+                .await
+            {
+                let Answer::Vectors(vectors) = served.answer else {
+                    continue;
+                };
+                return Ok(RoutedEmbeddings {
+                    vectors,
+                    model: served.asked_model,
+                    served_by: served.served_by,
+                    usage: served.usage,
+                    cost_micro_usd: served.cost_micro_usd,
+                    attempts,
+                });
+            }
+        }
+        if attempts.is_empty() {
+            return Err(RouteError::NoRoute {
+                feature: EMBEDDING_FEATURE.to_string(),
+                detail: match model {
+                    Some(model) => format!("no provider key lists the embedding model {model}"),
+                    None => {
+                        "add a provider key with the feature `embedding` and an embedding model"
+                            .into()
+                    }
+                },
+            });
+        }
+        Err(RouteError::AllFailed {
+            feature: EMBEDDING_FEATURE.to_string(),
             attempts,
         })
     }
@@ -302,9 +409,9 @@ impl Router {
         key: &Arc<PoolKey>,
         source: Source,
         route: &Route<'_>,
-        request: &CompletionRequest,
+        ask: Ask<'_>,
         attempts: &mut Vec<Attempt>,
-    ) -> Option<Routed> {
+    ) -> Option<Served> {
         let pool = &self.inner.pool;
         let policy = self.policy();
         if key.health().status == super::pool::KeyStatus::Degraded
@@ -320,10 +427,7 @@ impl Router {
                     model: &model,
                     key: secret.as_str(),
                 };
-                self.inner
-                    .upstream
-                    .complete(key.record.provider.wire(), &target, request)
-                    .await
+                self.send(key.record.provider, &target, ask).await
             }
             Err(_) => Err(ProviderFailure::new(
                 FailureKind::Auth,
@@ -340,32 +444,29 @@ impl Router {
             latency_ms: latency.as_millis() as u64,
         };
         match result {
-            Ok(TimedCompletion {
-                completion,
-                latency,
-            }) => {
-                let cost = self.cost_micro_usd(&model, completion.usage);
+            Ok((answer, answered_model, usage, latency)) => {
+                let cost = self.cost_micro_usd(&model, usage);
                 let latency_ms = latency.as_millis() as u64;
                 let change = pool.record(key, |health, now| {
-                    health.on_success(now, latency_ms, completion.usage, cost)
+                    health.on_success(now, latency_ms, usage, cost)
                 });
                 self.announce(key, change, None);
                 attempts.push(attempt("ok".into(), None, latency));
-                Some(Routed {
-                    text: completion.text,
+                Some(Served {
+                    answer,
+                    asked_model: model.clone(),
                     served_by: ServedBy {
                         source,
                         provider: key.record.provider.to_string(),
-                        model: if completion.model.is_empty() {
+                        model: if answered_model.is_empty() {
                             model.clone()
                         } else {
-                            completion.model
+                            answered_model
                         },
                         key_id: Some(key.record.id.clone()),
                     },
-                    usage: completion.usage,
+                    usage,
                     cost_micro_usd: cost,
-                    attempts: attempts.clone(),
                 })
             }
             Err(failure) => {
@@ -382,6 +483,34 @@ impl Router {
                     Duration::ZERO,
                 ));
                 None
+            }
+        }
+    }
+
+    /// One call to a provider: the answer, the model the provider named, usage and latency.
+    async fn send(
+        &self,
+        provider: ProviderKind,
+        target: &Target<'_>,
+        ask: Ask<'_>,
+    ) -> Result<(Answer, String, TokenUsage, Duration), ProviderFailure> {
+        let upstream = &self.inner.upstream;
+        match ask {
+            Ask::Complete(request) => upstream
+                .complete(provider.wire(), target, request)
+                .await
+                .map(|done| {
+                    let c = done.completion;
+                    (Answer::Text(c.text), c.model, c.usage, done.latency)
+                }),
+            Ask::Embed(inputs) => {
+                upstream
+                    .embed(provider.wire(), target, inputs)
+                    .await
+                    .map(|done| {
+                        let e = done.embeddings;
+                        (Answer::Vectors(e.vectors), e.model, e.usage, done.latency)
+                    })
             }
         }
     }
@@ -454,24 +583,20 @@ impl Router {
             key: secret.as_str(),
         };
         let policy = self.policy();
-        match self
-            .inner
-            .upstream
-            .complete(
-                key.record.provider.wire(),
-                &target,
-                &CompletionRequest::probe(),
-            )
-            .await
-        {
-            Ok(done) => {
-                let latency_ms = done.latency.as_millis() as u64;
-                let cost = self.cost_micro_usd(&model, done.completion.usage);
-                let change = pool.record(key, |h, now| {
-                    h.on_success(now, latency_ms, done.completion.usage, cost)
-                });
+        let probe_request = CompletionRequest::probe();
+        let probe_text = [PROBE_TEXT.to_string()];
+        let ask = if key.record.embedding_only() {
+            Ask::Embed(&probe_text)
+        } else {
+            Ask::Complete(&probe_request)
+        };
+        match self.send(key.record.provider, &target, ask).await {
+            Ok((_, _, usage, latency)) => {
+                let latency_ms = latency.as_millis() as u64;
+                let cost = self.cost_micro_usd(&model, usage);
+                let change = pool.record(key, |h, now| h.on_success(now, latency_ms, usage, cost));
                 self.announce(key, change, None);
-                Ok(done.latency)
+                Ok(latency)
             }
             Err(failure) => {
                 let change = pool.record(key, |h, now| h.on_failure(now, &failure, &policy));
@@ -481,24 +606,31 @@ impl Router {
         }
     }
 
-    /// Tests a key that is not stored yet (before adding it).
+    /// Tests a key that is not stored yet (before adding it): with an embedding when it is
+    /// for embeddings only, else with the one-token completion.
     pub async fn test_secret(
         &self,
         provider: ProviderKind,
         base_url: &str,
         model: &str,
         secret: &str,
+        embedding_only: bool,
     ) -> Result<Duration, ProviderFailure> {
         let target = Target {
             base_url,
             model,
             key: secret,
         };
-        self.inner
-            .upstream
-            .complete(provider.wire(), &target, &CompletionRequest::probe())
+        let probe_request = CompletionRequest::probe();
+        let probe_text = [PROBE_TEXT.to_string()];
+        let ask = if embedding_only {
+            Ask::Embed(&probe_text)
+        } else {
+            Ask::Complete(&probe_request)
+        };
+        self.send(provider, &target, ask)
             .await
-            .map(|done| done.latency)
+            .map(|(_, _, _, latency)| latency)
     }
 
     /// One round of the health monitor: probes every degraded key, then leaves an automatic

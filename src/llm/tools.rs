@@ -119,7 +119,7 @@ pub struct AddArguments {
     /// Model ids this key serves; the first is its default and is used for the test call.
     pub models: Vec<String>,
     /// Shared keys only: the feature tags it serves (`chat`, `consensus`, `flashcard`,
-    /// `mcq`, `narrative`, `judge`…); empty: every feature.
+    /// `mcq`, `narrative`, `judge`…); `embedding` for an embedding model; empty: every feature but `embedding`.
     #[serde(default)]
     pub features: Vec<String>,
     /// Shared keys only: higher is tried first (-1000 to 1000, default 0).

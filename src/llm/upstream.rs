@@ -13,7 +13,7 @@ use http::HeaderMap;
 
 use super::failure::{FailureKind, ProviderFailure};
 use super::providers::{Provider, Target};
-use super::request::{CompletionRequest, TimedCompletion};
+use super::request::{CompletionRequest, TimedCompletion, TimedEmbeddings};
 
 #[derive(Debug, Clone, Copy)]
 pub struct UpstreamLimits {
@@ -70,10 +70,47 @@ impl Upstream {
     ) -> Result<TimedCompletion, ProviderFailure> {
         let started = Instant::now();
         let wire = provider.build(target, request)?;
+        let completion = self
+            .call(provider, wire, |body| provider.parse(body))
+            .await?;
+        Ok(TimedCompletion {
+            completion,
+            latency: started.elapsed(),
+        })
+    }
+
+    /// Sends `inputs` to `target`'s embedding model and reads one vector per input.
+    pub async fn embed(
+        &self,
+        provider: &dyn Provider,
+        target: &Target<'_>,
+        inputs: &[String],
+    ) -> Result<TimedEmbeddings, ProviderFailure> {
+        let started = Instant::now();
+        let wire = provider.build_embeddings(target, inputs)?;
+        let embeddings = self
+            .call(provider, wire, |body| {
+                provider.parse_embeddings(body, inputs.len())
+            })
+            .await?;
+        Ok(TimedEmbeddings {
+            embeddings,
+            latency: started.elapsed(),
+        })
+    }
+
+    /// One exchange under the total limit: a 2xx reply read by `parse`, anything else
+    /// classified.
+    async fn call<T>(
+        &self,
+        provider: &dyn Provider,
+        wire: super::providers::WireRequest,
+        parse: impl FnOnce(&[u8]) -> Result<T, ProviderFailure>,
+    ) -> Result<T, ProviderFailure> {
         let call = async {
             let (status, headers, body) = self.exchange(wire).await?;
             if (200..300).contains(&status) {
-                return provider.parse(&body);
+                return parse(&body);
             }
             let kind = FailureKind::from_status(status);
             let detail = provider
@@ -83,15 +120,11 @@ impl Upstream {
                 .with_status(status)
                 .with_retry_after(retry_after(&headers)))
         };
-        let completion = tokio::time::timeout(self.limits.total, call)
+        tokio::time::timeout(self.limits.total, call)
             .await
             .map_err(|_| {
                 ProviderFailure::new(FailureKind::Timeout, "no whole reply within the time limit")
-            })??;
-        Ok(TimedCompletion {
-            completion,
-            latency: started.elapsed(),
-        })
+            })?
     }
 
     async fn exchange(

@@ -88,6 +88,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "sessions",
         sql: include_str!("migrations/0013_sessions.sql"),
     },
+    Migration {
+        version: 14,
+        name: "document_vectors",
+        sql: include_str!("migrations/0014_document_vectors.sql"),
+    },
 ];
 
 const CREATE_RECORD_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

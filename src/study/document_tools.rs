@@ -1,8 +1,11 @@
 //! The MCP surface of a student's documents: `upload_document`, `list_documents`,
 //! `delete_document`, `search_documents`, `ask_documents` and `consilium://documents/{id}`.
 //! `ask_documents` answers only from retrieved chunks and cites them, or says the documents
-//! do not hold the answer; with nothing retrieved no model is asked. Thin: reading and
-//! storage are in `documents`, the model call in `generate`.
+//! do not hold the answer; with nothing retrieved no model is asked. Retrieval is BM25
+//! alone, or hybrid when a provider key serves embeddings: chunks are embedded on upload,
+//! questions on asking, and the two rankings fused; an embedding failure falls back to
+//! BM25 and says so, never failing the call. Thin: reading, storage and fusion are in
+//! `documents`, the model calls in `generate` and the router.
 
 use base64::Engine;
 use rmcp::ErrorData as McpError;
@@ -13,14 +16,21 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::decks::DecksError;
-use super::documents::{ChunkHit, DocumentInfo, DocumentKind, MAX_UPLOAD_BYTES, any_words_query};
+use super::documents::{
+    ChunkHit, DocumentInfo, DocumentKind, MAX_UPLOAD_BYTES, any_words_query, fuse,
+};
 use super::generate::generate;
 use super::writing_tools::{Authorship, authorship};
 use crate::identity::Scope;
+use crate::llm::RouteError;
 use crate::mcp::{RegistryBuilder, ToolContext, ToolError, ToolOutput};
 
 /// Chunks shown to the model for one question.
 const RETRIEVED: usize = 6;
+/// Candidates taken from each ranking before fusing them.
+const FUSION_CANDIDATES: usize = 20;
+/// Chunks sent to the embedding model in one request.
+const EMBED_BATCH: usize = 64;
 
 pub fn register(builder: &mut RegistryBuilder<'_>) {
     builder.tool("upload_document", upload_document);
@@ -87,15 +97,129 @@ pub struct UploadDocumentArguments {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct DocumentResult {
     pub document: DocumentInfo,
+    /// Whether the chunks were also embedded for search by meaning.
+    pub embeddings: EmbeddingReport,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EmbeddingStatus {
+    /// Every chunk has a vector: searches rank by words and meaning.
+    Embedded,
+    /// No provider key serves embeddings: searches rank by words (BM25).
+    NotConfigured,
+    /// The embedding provider failed; nothing was embedded and searches rank by words.
+    Failed,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EmbeddingReport {
+    pub status: EmbeddingStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub chunks: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 impl ToolOutput for DocumentResult {
     fn to_text(&self) -> String {
         let d = &self.document;
+        let ranking = match self.embeddings.status {
+            EmbeddingStatus::Embedded => "searchable by words and meaning",
+            EmbeddingStatus::NotConfigured => "searchable by words",
+            EmbeddingStatus::Failed => "searchable by words (embedding failed, so not by meaning)",
+        };
         format!(
-            "Stored {:?} ({}): {} page(s), {} chunk(s); searchable now. Its id is {}.",
+            "Stored {:?} ({}): {} page(s), {} chunk(s); {ranking}. Its id is {}.",
             d.title, d.kind, d.pages, d.chunks, d.id
         )
+    }
+}
+
+/// How a search ranked its hits.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Ranking {
+    /// `bm25` (words only) or `hybrid` (words and embeddings, fused by reciprocal rank).
+    pub method: &'static str,
+    /// Why a search that could have been hybrid was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Embeds a stored document's chunks in batches, all or none, with the user's current
+/// embedding model when a key still serves it. Never fails the upload.
+async fn embed_document(
+    ctx: &ToolContext,
+    document_id: &str,
+    texts: Vec<(u32, String)>,
+) -> EmbeddingReport {
+    let owner = &ctx.principal.user_id;
+    let documents = &ctx.app.documents;
+    let report = |status, model: Option<String>, chunks, message: Option<String>| EmbeddingReport {
+        status,
+        model,
+        chunks,
+        message,
+    };
+    let mut model = match documents.vector_model(owner).await {
+        Ok(model) => model,
+        Err(error) => {
+            return report(EmbeddingStatus::Failed, None, 0, Some(error.to_string()));
+        }
+    };
+    let mut vectors = Vec::with_capacity(texts.len());
+    let batches: Vec<&[(u32, String)]> = texts.chunks(EMBED_BATCH).collect();
+    let total = batches.len();
+    for (done, batch) in batches.into_iter().enumerate() {
+        let inputs: Vec<String> = batch.iter().map(|(_, t)| t.clone()).collect();
+        let mut result = ctx.app.llm.embed(owner, model.as_deref(), &inputs).await;
+        if done == 0 && model.is_some() && matches!(result, Err(RouteError::NoRoute { .. })) {
+            // The model earlier documents were embedded with is gone: start on another.
+            model = None;
+            result = ctx.app.llm.embed(owner, None, &inputs).await;
+        }
+        match result {
+            Ok(routed) => {
+                ctx.charge_tokens(routed.usage.input, 0, routed.cost_micro_usd);
+                model = Some(routed.model);
+                vectors.extend(batch.iter().map(|(o, _)| *o).zip(routed.vectors));
+            }
+            Err(RouteError::NoRoute { .. }) => {
+                return report(EmbeddingStatus::NotConfigured, None, 0, None);
+            }
+            Err(RouteError::AllFailed { .. }) => {
+                return report(
+                    EmbeddingStatus::Failed,
+                    model,
+                    0,
+                    Some("every embedding provider tried failed; the document is searchable by words".into()),
+                );
+            }
+        }
+        if total > 1 {
+            ctx.progress(
+                (done + 1) as f64,
+                Some(total as f64),
+                Some("embedding chunks".into()),
+            )
+            .await;
+        }
+    }
+    let Some(model) = model else {
+        return report(EmbeddingStatus::NotConfigured, None, 0, None);
+    };
+    match documents
+        .save_vectors(owner, document_id, &model, vectors)
+        .await
+    {
+        Ok(stored) => report(EmbeddingStatus::Embedded, Some(model), stored, None),
+        Err(error) => report(
+            EmbeddingStatus::Failed,
+            Some(model),
+            0,
+            Some(error.to_string()),
+        ),
     }
 }
 
@@ -144,12 +268,17 @@ async fn upload_document(
     .map_err(|e| ToolError::new("UNREADABLE_DOCUMENT", e.to_string()))?;
     let (pages, chunks) = read;
     let owner = &ctx.principal.user_id;
+    let texts: Vec<(u32, String)> = chunks.iter().map(|c| (c.ordinal, c.text.clone())).collect();
     let document = ctx
         .app
         .documents
         .save(owner, &args.title, kind, pages, (size, sha256), chunks)
         .await?;
-    Ok(DocumentResult { document })
+    let embeddings = embed_document(&ctx, &document.id, texts).await;
+    Ok(DocumentResult {
+        document,
+        embeddings,
+    })
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -226,6 +355,7 @@ pub struct SearchDocumentsArguments {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SearchHits {
     pub hits: Vec<ChunkHit>,
+    pub ranking: Ranking,
 }
 
 impl ToolOutput for SearchHits {
@@ -252,7 +382,7 @@ async fn retrieve(
     text: &str,
     document_id: Option<&str>,
     limit: usize,
-) -> Result<Vec<ChunkHit>, ToolError> {
+) -> Result<(Vec<ChunkHit>, Ranking), ToolError> {
     let documents = &ctx.app.documents;
     let owner = &ctx.principal.user_id;
     if let Some(id) = document_id
@@ -265,13 +395,71 @@ async fn retrieve(
             "the query needs at least one word that carries meaning",
         ));
     };
+    let candidates = limit.max(FUSION_CANDIDATES);
     // Chunks with every word first; when none has them all, any word, ranked by BM25.
     let all = any.replace(" OR ", " ");
-    let mut hits = documents.search(owner, all, document_id, limit).await?;
-    if hits.is_empty() {
-        hits = documents.search(owner, any, document_id, limit).await?;
+    let mut by_words = documents
+        .search(owner, all, document_id, candidates)
+        .await?;
+    if by_words.is_empty() {
+        by_words = documents
+            .search(owner, any, document_id, candidates)
+            .await?;
     }
-    Ok(hits)
+    let words_only = |note: Option<String>, mut hits: Vec<ChunkHit>| {
+        hits.truncate(limit);
+        (
+            hits,
+            Ranking {
+                method: "bm25",
+                note,
+            },
+        )
+    };
+    let Some(model) = documents.vector_model(owner).await? else {
+        return Ok(words_only(None, by_words));
+    };
+    let question = [text.to_string()];
+    let embedded = match ctx.app.llm.embed(owner, Some(&model), &question).await {
+        Ok(routed) => {
+            ctx.charge_tokens(routed.usage.input, 0, routed.cost_micro_usd);
+            routed.vectors.into_iter().next()
+        }
+        Err(RouteError::NoRoute { .. }) => {
+            return Ok(words_only(
+                Some(format!(
+                    "no provider key serves the embedding model {model} any more; ranked by words"
+                )),
+                by_words,
+            ));
+        }
+        Err(RouteError::AllFailed { .. }) => {
+            return Ok(words_only(
+                Some("the embedding provider failed; ranked by words".into()),
+                by_words,
+            ));
+        }
+    };
+    let Some(vector) = embedded else {
+        return Ok(words_only(None, by_words));
+    };
+    let by_meaning = documents
+        .nearest(
+            owner,
+            &model,
+            &vector,
+            document_id,
+            candidates,
+            ctx.app.config.study.embedding_min_similarity,
+        )
+        .await?;
+    Ok((
+        fuse(by_words, by_meaning, limit),
+        Ranking {
+            method: "hybrid",
+            note: None,
+        },
+    ))
 }
 
 async fn search_documents(
@@ -287,8 +475,8 @@ async fn search_documents(
             ));
         }
     };
-    let hits = retrieve(&ctx, &args.query, args.document_id.as_deref(), limit).await?;
-    Ok(SearchHits { hits })
+    let (hits, ranking) = retrieve(&ctx, &args.query, args.document_id.as_deref(), limit).await?;
+    Ok(SearchHits { hits, ranking })
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -327,6 +515,8 @@ pub struct AskResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answer: Option<String>,
     pub citations: Vec<Citation>,
+    /// How the passages were retrieved.
+    pub ranking: Ranking,
     /// Who wrote the answer; absent when nothing relevant was retrieved and no model was asked.
     #[serde(skip_serializing_if = "Option::is_none", flatten)]
     pub authorship: Option<Authorship>,
@@ -363,12 +553,13 @@ async fn ask_documents(
             "the question must be 1–2,000 characters",
         ));
     }
-    let hits = retrieve(&ctx, question, args.document_id.as_deref(), RETRIEVED).await?;
+    let (hits, ranking) = retrieve(&ctx, question, args.document_id.as_deref(), RETRIEVED).await?;
     if hits.is_empty() {
         return Ok(AskResult {
             found: false,
             answer: None,
             citations: Vec::new(),
+            ranking,
             authorship: None,
         });
     }
@@ -415,6 +606,7 @@ async fn ask_documents(
             found: false,
             answer: None,
             citations: Vec::new(),
+            ranking,
             authorship,
         });
     }
@@ -435,6 +627,7 @@ async fn ask_documents(
         found: true,
         answer: Some(answer.answer.trim().to_string()),
         citations,
+        ranking,
         authorship,
     })
 }

@@ -10,6 +10,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use super::decks::DecksError;
+use super::vectors::{VectorCache, VectorIndex, unit, unit_vector_bytes};
 use crate::identity::{Clock, UserId};
 use crate::store::Store;
 
@@ -211,8 +212,46 @@ pub struct ChunkHit {
     pub page: u32,
     pub chunk: u32,
     pub text: String,
-    /// BM25 rank from SQLite FTS5: lower is better.
-    pub rank: f64,
+    /// BM25 rank from SQLite FTS5 (lower is better), when the chunk matched by words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank: Option<f64>,
+    /// Cosine similarity of the chunk's embedding to the query's, when it matched by
+    /// meaning.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f32>,
+}
+
+/// Reciprocal-rank fusion's constant (Cormack, Clarke and Büttcher, SIGIR 2009): damps
+/// the difference between the first few places of either list.
+const FUSION_K: f64 = 60.0;
+
+/// Merges a word-ranked and a meaning-ranked list, best first, by reciprocal-rank fusion:
+/// each chunk scores the sum of 1 / (k + place) over the lists it is in, so a chunk both
+/// lists agree on rises, and one found only by meaning still gets in.
+pub fn fuse(by_words: Vec<ChunkHit>, by_meaning: Vec<ChunkHit>, limit: usize) -> Vec<ChunkHit> {
+    let mut fused: Vec<(f64, ChunkHit)> = Vec::new();
+    for (list, from_words) in [(by_words, true), (by_meaning, false)] {
+        for (place, hit) in list.into_iter().enumerate() {
+            let score = 1.0 / (FUSION_K + place as f64 + 1.0);
+            match fused
+                .iter_mut()
+                .find(|(_, h)| h.document_id == hit.document_id && h.chunk == hit.chunk)
+            {
+                Some((total, known)) => {
+                    *total += score;
+                    if from_words {
+                        known.rank = hit.rank;
+                    } else {
+                        known.similarity = hit.similarity;
+                    }
+                }
+                None => fused.push((score, hit)),
+            }
+        }
+    }
+    // Stable: ties keep the word list's order.
+    fused.sort_by(|a, b| b.0.total_cmp(&a.0));
+    fused.into_iter().take(limit).map(|(_, h)| h).collect()
 }
 
 /// Words that carry no meaning for retrieval.
@@ -239,6 +278,7 @@ pub fn any_words_query(text: &str) -> Option<String> {
 pub struct Documents {
     store: Store,
     clock: Arc<dyn Clock>,
+    vectors: Arc<VectorCache>,
 }
 
 const INFO_COLUMNS: &str = "id, title, kind, pages, chunks, bytes, sha256, created_at";
@@ -258,7 +298,11 @@ fn info_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentInfo> {
 
 impl Documents {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            vectors: Arc::new(VectorCache::default()),
+        }
     }
 
     /// Stores a document with its chunks, all or none.
@@ -375,6 +419,10 @@ impl Documents {
             .store
             .write(move |tx| {
                 tx.execute(
+                    "DELETE FROM document_chunk_vectors WHERE document_id = ?1 AND user_id = ?2",
+                    params![key, user],
+                )?;
+                tx.execute(
                     "DELETE FROM document_chunks WHERE document_id = ?1 AND user_id = ?2",
                     params![key, user],
                 )?;
@@ -383,11 +431,173 @@ impl Documents {
                     params![key, user],
                 )?)
             })
-            .await?;
-        if removed == 0 {
+            .await;
+        self.vectors.forget(owner.as_str());
+        if removed? == 0 {
             return Err(DecksError::NotFound("document"));
         }
         Ok(())
+    }
+
+    /// Stores the vectors of a document's chunks (by ordinal), made by `model`. A chunk
+    /// keeps one vector: a later one replaces it.
+    pub async fn save_vectors(
+        &self,
+        owner: &UserId,
+        document_id: &str,
+        model: &str,
+        vectors: Vec<(u32, Vec<f32>)>,
+    ) -> Result<usize, DecksError> {
+        let (user, key, model) = (
+            owner.to_string(),
+            document_id.to_string(),
+            model.to_string(),
+        );
+        let now = self.clock.now().to_rfc3339();
+        let stored = self
+            .store
+            .write(move |tx| {
+                let mut insert = tx.prepare(
+                    "INSERT OR REPLACE INTO document_chunk_vectors
+                         (chunk_id, document_id, user_id, model, dimensions, vector, created_at)
+                     SELECT id, document_id, user_id, ?4, ?5, ?6, ?7 FROM document_chunks
+                     WHERE document_id = ?1 AND user_id = ?2 AND ordinal = ?3",
+                )?;
+                let mut stored = 0;
+                for (ordinal, vector) in &vectors {
+                    let Some(bytes) = unit_vector_bytes(vector) else {
+                        continue;
+                    };
+                    stored += insert.execute(params![
+                        key,
+                        user,
+                        ordinal,
+                        model,
+                        vector.len(),
+                        bytes,
+                        now
+                    ])?;
+                }
+                Ok(stored)
+            })
+            .await;
+        self.vectors.forget(owner.as_str());
+        Ok(stored?)
+    }
+
+    /// The model of the user's latest vectors: the one a query must be embedded with.
+    pub async fn vector_model(&self, owner: &UserId) -> Result<Option<String>, DecksError> {
+        let user = owner.to_string();
+        Ok(self
+            .store
+            .read(move |c| {
+                Ok(c.query_row(
+                    "SELECT model FROM document_chunk_vectors WHERE user_id = ?1
+                     ORDER BY created_at DESC LIMIT 1",
+                    params![user],
+                    |r| r.get(0),
+                )
+                .optional()?)
+            })
+            .await?)
+    }
+
+    /// The `limit` chunks whose `model` vectors are nearest `query` (at least
+    /// `min_similarity`), best first, optionally in one document. An exact scan over the
+    /// user's vectors held in memory: a student's documents are thousands of chunks, not
+    /// millions.
+    pub async fn nearest(
+        &self,
+        owner: &UserId,
+        model: &str,
+        query: &[f32],
+        document_id: Option<&str>,
+        limit: usize,
+        min_similarity: f32,
+    ) -> Result<Vec<ChunkHit>, DecksError> {
+        let Some(query) = unit(query) else {
+            return Ok(Vec::new());
+        };
+        let index = self.vector_index(owner, model, query.len()).await?;
+        let document = document_id.map(str::to_string);
+        // Milliseconds of arithmetic for a large library: kept off the async threads.
+        let best = tokio::task::spawn_blocking(move || {
+            index.nearest(&query, document.as_deref(), limit, min_similarity)
+        })
+        .await
+        .map_err(|_| DecksError::Invalid("the vector scan stopped".into()))?;
+        if best.is_empty() {
+            return Ok(Vec::new());
+        }
+        let user = owner.to_string();
+        Ok(self
+            .store
+            .read(move |c| {
+                let mut fetch = c.prepare_cached(
+                    "SELECT ch.document_id, d.title, ch.page, ch.ordinal, ch.text
+                     FROM document_chunks ch JOIN documents d ON d.id = ch.document_id
+                     WHERE ch.id = ?1 AND ch.user_id = ?2",
+                )?;
+                let mut hits = Vec::with_capacity(best.len());
+                for (score, chunk_id) in best {
+                    if let Some(hit) = fetch
+                        .query_row(params![chunk_id, user], |r| {
+                            Ok(ChunkHit {
+                                document_id: r.get(0)?,
+                                document_title: r.get(1)?,
+                                page: r.get(2)?,
+                                chunk: r.get(3)?,
+                                text: r.get(4)?,
+                                rank: None,
+                                similarity: Some(score),
+                            })
+                        })
+                        .optional()?
+                    {
+                        hits.push(hit);
+                    }
+                }
+                Ok(hits)
+            })
+            .await?)
+    }
+
+    /// The user's `model` vectors of `dimensions`, from memory or loaded from the store.
+    async fn vector_index(
+        &self,
+        owner: &UserId,
+        model: &str,
+        dimensions: usize,
+    ) -> Result<Arc<VectorIndex>, DecksError> {
+        if let Some(index) = self.vectors.get(owner.as_str(), model)
+            && index.dimensions == dimensions
+        {
+            return Ok(index);
+        }
+        let generation = self.vectors.generation();
+        let (user, key) = (owner.to_string(), model.to_string());
+        let index = self
+            .store
+            .read(move |c| {
+                let mut scan = c.prepare_cached(
+                    "SELECT chunk_id, document_id, vector FROM document_chunk_vectors
+                     WHERE user_id = ?1 AND model = ?2 AND dimensions = ?3 ORDER BY chunk_id",
+                )?;
+                let mut index = VectorIndex::new(dimensions);
+                let mut rows = scan.query(params![user, key, dimensions])?;
+                while let Some(row) = rows.next()? {
+                    let document: String = row.get(1)?;
+                    if let Ok(bytes) = row.get_ref(2)?.as_blob() {
+                        index.push(row.get(0)?, &document, bytes);
+                    }
+                }
+                Ok(index)
+            })
+            .await?;
+        let index = Arc::new(index);
+        self.vectors
+            .keep(owner.as_str(), model, index.clone(), generation);
+        Ok(index)
     }
 
     /// Chunks matching the FTS5 `query`, best first, optionally in one document.
@@ -422,7 +632,8 @@ impl Documents {
                             page: r.get(2)?,
                             chunk: r.get(3)?,
                             text: r.get(4)?,
-                            rank: r.get(5)?,
+                            rank: Some(r.get(5)?),
+                            similarity: None,
                         })
                     })?
                     .collect::<Result<Vec<_>, _>>()?;
@@ -513,6 +724,36 @@ mod tests {
             .map(|c| c.text.split_whitespace().count())
             .sum();
         assert_eq!(words, 2 + 500 + 1 + 2, "no word lost or doubled");
+    }
+
+    fn hit(chunk: u32, rank: Option<f64>, similarity: Option<f32>) -> ChunkHit {
+        ChunkHit {
+            document_id: "d".into(),
+            document_title: "D".into(),
+            page: 1,
+            chunk,
+            text: String::new(),
+            rank,
+            similarity,
+        }
+    }
+
+    #[test]
+    fn fusion_lifts_what_both_rankings_agree_on_and_admits_meaning_only_hits() {
+        let by_words = vec![
+            hit(1, Some(-3.0), None),
+            hit(2, Some(-2.0), None),
+            hit(3, Some(-1.0), None),
+        ];
+        let by_meaning = vec![hit(9, None, Some(0.9)), hit(2, None, Some(0.8))];
+        let fused = fuse(by_words, by_meaning, 3);
+        let order: Vec<u32> = fused.iter().map(|h| h.chunk).collect();
+        // Chunk 2 is in both lists; 1 and 9 lead one list each (a tie kept in word order).
+        assert_eq!(order, vec![2, 1, 9]);
+        assert_eq!(fused[0].rank, Some(-2.0));
+        assert_eq!(fused[0].similarity, Some(0.8));
+        assert_eq!(fused[2].rank, None);
+        assert!(fuse(Vec::new(), Vec::new(), 5).is_empty());
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! retention, workload and a forecast; `due` tells subscribers when cards fall due.
 //! `written` holds the shapes and checks of model-written material, `generate` asks a model
 //! for it (retrying once, refusing what fails), `quizzes` stores MCQs and answers; `tools`
-//! and `writing_tools` are the MCP surface. Nothing here stores model-written material
-//! that failed its checks, or without saying which model wrote it.
+//! and `writing_tools` are the MCP surface. `documents` reads, chunks and searches a
+//! student's files (with `vectors` holding their embeddings in memory), `anki` speaks
+//! Anki's formats, `sessions` keeps case and OSCE sessions. Nothing here stores
+//! model-written material that failed its checks, or without saying which model wrote it.
 
 pub mod anki;
 pub mod decks;
@@ -20,6 +22,7 @@ mod session_tools;
 pub mod sessions;
 pub mod stats;
 mod tools;
+pub mod vectors;
 mod writing_tools;
 pub mod written;
 

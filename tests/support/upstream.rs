@@ -1,8 +1,10 @@
 //! A scriptable LLM provider on 127.0.0.1 for the tests: it speaks the OpenAI chat
 //! completions, Anthropic Messages and Gemini generateContent wire formats under a path
 //! prefix per simulated key (`/{name}/…`), answers each request with the next scripted
-//! behaviour (or the name's default), and records what it received. It also receives
-//! webhooks at `/hook`. Test-only.
+//! behaviour (or the name's default), and records what it received. Embeddings (OpenAI's
+//! `/embeddings`, Gemini's `batchEmbedContents`) are computed from each text by the name's
+//! embedder (by default a hashed bag of words), unless a scripted status comes first. It
+//! also receives webhooks at `/hook`. Test-only.
 
 #![allow(dead_code)]
 
@@ -56,6 +58,29 @@ struct Script {
     defaults: HashMap<String, Behaviour>,
     received: Vec<Received>,
     hooks: Vec<(HeaderMap, Bytes)>,
+    embedders: HashMap<String, fn(&str) -> Vec<f32>>,
+}
+
+/// Dimensions of the default embedder's vectors.
+pub const EMBEDDING_DIMENSIONS: usize = 64;
+
+/// The default embedder: each lower-cased word adds one to a dimension chosen by its
+/// hash, so texts sharing words are near and texts sharing none are orthogonal-ish.
+pub fn bag_of_words(text: &str) -> Vec<f32> {
+    let mut vector = vec![0.0; EMBEDDING_DIMENSIONS];
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let hash = word
+            .to_lowercase()
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+            });
+        vector[(hash % EMBEDDING_DIMENSIONS as u64) as usize] += 1.0;
+    }
+    vector
 }
 
 #[derive(Clone)]
@@ -77,6 +102,7 @@ impl Upstream {
         let app = Router::new()
             .route("/hook", post(hook))
             .route("/{name}/v1/chat/completions", post(openai))
+            .route("/{name}/v1/embeddings", post(openai_embeddings))
             .route("/{name}/v1/messages", post(anthropic))
             .route("/{name}/v1beta/models/{action}", post(gemini))
             .with_state(script.clone());
@@ -120,6 +146,11 @@ impl Upstream {
             s.queues.remove(name);
             s.defaults.insert(name.into(), behaviour)
         });
+    }
+
+    /// Embeds `name`'s texts with `embedder` instead of the bag of words.
+    pub fn set_embedder(&self, name: &str, embedder: fn(&str) -> Vec<f32>) {
+        self.with(|s| s.embedders.insert(name.into(), embedder));
     }
 
     pub fn received(&self, name: &str) -> Vec<Received> {
@@ -187,6 +218,96 @@ async fn openai(
     .await
 }
 
+async fn openai_embeddings(
+    state: State<Arc<Mutex<Script>>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    embeddings(
+        state,
+        name,
+        "embeddings".into(),
+        headers,
+        body,
+        Wire::OpenAi,
+    )
+}
+
+/// Vectors for every text in the request, or the scripted status queued first.
+fn embeddings(
+    State(script): State<Arc<Mutex<Script>>>,
+    name: String,
+    path: String,
+    headers: HeaderMap,
+    body: Bytes,
+    wire: Wire,
+) -> Response {
+    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let (queued, embedder) = {
+        let mut script = script.lock().unwrap_or_else(|p| p.into_inner());
+        script.received.push(Received {
+            name: name.clone(),
+            path,
+            headers,
+            body: value.clone(),
+        });
+        let queued = script.queues.get_mut(&name).and_then(VecDeque::pop_front);
+        let embedder = script.embedders.get(&name).copied().unwrap_or(bag_of_words);
+        (queued, embedder)
+    };
+    if let Some(Behaviour::Status(status, _, message)) = queued {
+        return (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            axum::Json(json!({ "error": { "message": message, "type": "scripted" } })),
+        )
+            .into_response();
+    }
+    match wire {
+        Wire::Gemini => {
+            let texts: Vec<String> = value["requests"]
+                .as_array()
+                .map(|r| {
+                    r.iter()
+                        .map(|q| {
+                            q["content"]["parts"][0]["text"]
+                                .as_str()
+                                .unwrap_or("")
+                                .to_string()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let embeddings: Vec<Value> = texts
+                .iter()
+                .map(|t| json!({ "values": embedder(t) }))
+                .collect();
+            axum::Json(json!({ "embeddings": embeddings })).into_response()
+        }
+        _ => {
+            let texts: Vec<String> = match &value["input"] {
+                Value::String(text) => vec![text.clone()],
+                Value::Array(items) => items
+                    .iter()
+                    .map(|t| t.as_str().unwrap_or("").to_string())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let data: Vec<Value> = texts
+                .iter()
+                .enumerate()
+                .map(|(index, t)| json!({ "object": "embedding", "index": index, "embedding": embedder(t) }))
+                .collect();
+            let tokens: usize = texts.iter().map(|t| t.split_whitespace().count()).sum();
+            axum::Json(json!({
+                "object": "list", "data": data, "model": value["model"],
+                "usage": { "prompt_tokens": tokens, "total_tokens": tokens }
+            }))
+            .into_response()
+        }
+    }
+}
+
 async fn anthropic(
     state: State<Arc<Mutex<Script>>>,
     Path(name): Path<String>,
@@ -210,6 +331,16 @@ async fn gemini(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if action.ends_with(":batchEmbedContents") {
+        return embeddings(
+            state,
+            name,
+            format!("models/{action}"),
+            headers,
+            body,
+            Wire::Gemini,
+        );
+    }
     answer(
         state,
         name,

@@ -38,6 +38,9 @@ pub enum PoolError {
     Sealing,
 }
 
+/// The feature tag of embedding keys (document retrieval's vectors).
+pub const EMBEDDING_FEATURE: &str = "embedding";
+
 /// What is known about a key besides its secret and health.
 #[derive(Debug, Clone)]
 pub struct KeyRecord {
@@ -49,7 +52,7 @@ pub struct KeyRecord {
     pub base_url: String,
     /// Models this key may serve; the first is its default. Empty: the caller must name one.
     pub models: Vec<String>,
-    /// Feature tags this key serves; empty: every feature.
+    /// Feature tags this key serves; empty: every feature but embedding.
     pub features: Vec<String>,
     pub priority: i64,
     pub digest: String,
@@ -58,8 +61,19 @@ pub struct KeyRecord {
 }
 
 impl KeyRecord {
+    /// Whether this key may serve `feature`. A key with no features serves every chat
+    /// feature, but embeddings only from keys that name [`EMBEDDING_FEATURE`]: a chat
+    /// model cannot embed, and an embedding model cannot chat.
     pub fn serves(&self, feature: &str) -> bool {
+        if feature == EMBEDDING_FEATURE {
+            return self.provider.wire().embeds() && self.features.iter().any(|f| f == feature);
+        }
         self.features.is_empty() || self.features.iter().any(|f| f == feature)
+    }
+
+    /// A key for embeddings alone: tested and probed with an embedding, not a chat.
+    pub fn embedding_only(&self) -> bool {
+        !self.features.is_empty() && self.features.iter().all(|f| f == EMBEDDING_FEATURE)
     }
 
     /// The model to ask for: the one wanted if this key lists it (or lists none), else

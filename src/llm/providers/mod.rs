@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::failure::{FailureKind, ProviderFailure};
-use super::request::{Completion, CompletionRequest};
+use super::request::{Completion, CompletionRequest, Embeddings, TokenUsage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -112,6 +112,36 @@ pub trait Provider: Send + Sync {
 
     /// Reads a successful (2xx) reply.
     fn parse(&self, body: &[u8]) -> Result<Completion, ProviderFailure>;
+
+    /// Whether this wire format has an embeddings endpoint.
+    fn embeds(&self) -> bool {
+        false
+    }
+
+    /// Builds the request for embeddings of `inputs` (one vector each, in order).
+    fn build_embeddings(
+        &self,
+        _target: &Target<'_>,
+        _inputs: &[String],
+    ) -> Result<WireRequest, ProviderFailure> {
+        Err(ProviderFailure::new(
+            FailureKind::Rejected,
+            "this provider offers no embeddings",
+        ))
+    }
+
+    /// Reads a successful embeddings reply, which must hold `expected` vectors of one
+    /// length, all finite.
+    fn parse_embeddings(
+        &self,
+        _body: &[u8],
+        _expected: usize,
+    ) -> Result<Embeddings, ProviderFailure> {
+        Err(ProviderFailure::new(
+            FailureKind::Rejected,
+            "this provider offers no embeddings",
+        ))
+    }
 
     /// The human message inside an error reply, if it has the usual `{"error": …}` shape.
     fn error_message(&self, body: &[u8]) -> Option<String> {
@@ -208,6 +238,44 @@ fn checked_model(model: &str) -> Result<&str, ProviderFailure> {
             "the model id holds characters no provider uses",
         ))
     }
+}
+
+/// The vectors read from a reply: `expected` of them, each of one non-zero length and
+/// finite, as the index needs them.
+fn embeddings(
+    vectors: Vec<Vec<f32>>,
+    expected: usize,
+    model: String,
+    usage: TokenUsage,
+) -> Result<Embeddings, ProviderFailure> {
+    if vectors.len() != expected {
+        return Err(malformed(
+            "the reply holds a different number of vectors than texts sent",
+        ));
+    }
+    let dimensions = vectors.first().map_or(0, Vec::len);
+    if vectors
+        .iter()
+        .any(|v| v.len() != dimensions || v.is_empty() || v.iter().any(|x| !x.is_finite()))
+    {
+        return Err(malformed(
+            "the reply's vectors are empty, uneven or not finite",
+        ));
+    }
+    Ok(Embeddings {
+        vectors,
+        model,
+        usage,
+    })
+}
+
+/// A JSON array of numbers as a vector; `None` if any element is not a number.
+fn vector(value: &Value) -> Option<Vec<f32>> {
+    value
+        .as_array()?
+        .iter()
+        .map(|x| x.as_f64().map(|x| x as f32))
+        .collect()
 }
 
 /// An instruction for providers that cannot enforce a schema themselves.

@@ -178,3 +178,79 @@ fn provider_names_parse_with_their_aliases() {
     assert_eq!("google".parse(), Ok(ProviderKind::Gemini));
     assert!("cohere".parse::<ProviderKind>().is_err());
 }
+
+#[test]
+fn embeddings_go_to_each_providers_endpoint_with_the_key_in_a_header() {
+    let inputs = vec!["renin".to_string(), "bilirubin".to_string()];
+    let openai = ProviderKind::Openai
+        .wire()
+        .build_embeddings(&target("text-embedding-3-small"), &inputs)
+        .expect("builds");
+    assert!(openai.url.ends_with("/v1/embeddings"));
+    assert_eq!(sent(&openai)["input"], json!(["renin", "bilirubin"]));
+    assert!(openai.headers["authorization"].is_sensitive());
+    let gemini = ProviderKind::Gemini
+        .wire()
+        .build_embeddings(&target("models/gemini-embedding-001"), &inputs)
+        .expect("builds");
+    assert!(
+        gemini
+            .url
+            .ends_with("/models/gemini-embedding-001:batchEmbedContents"),
+        "{}",
+        gemini.url
+    );
+    assert_eq!(
+        sent(&gemini)["requests"][1]["content"]["parts"][0]["text"],
+        "bilirubin"
+    );
+    assert!(!gemini.url.contains(KEY));
+    assert!(!ProviderKind::Anthropic.wire().embeds());
+    assert!(
+        ProviderKind::Anthropic
+            .wire()
+            .build_embeddings(&target("x"), &inputs)
+            .is_err()
+    );
+}
+
+#[test]
+fn embedding_replies_are_put_in_input_order_and_checked() {
+    let openai = ProviderKind::Openai.wire();
+    let reply = json!({
+        "model": "text-embedding-3-small",
+        "data": [
+            { "index": 1, "embedding": [0.0, 1.0] },
+            { "index": 0, "embedding": [1.0, 0.0] }
+        ],
+        "usage": { "prompt_tokens": 4 }
+    });
+    let read = openai
+        .parse_embeddings(reply.to_string().as_bytes(), 2)
+        .expect("reads");
+    assert_eq!(read.vectors, vec![vec![1.0, 0.0], vec![0.0, 1.0]]);
+    assert_eq!(read.usage.input, 4);
+    assert_eq!(read.model, "text-embedding-3-small");
+    for bad in [
+        json!({ "data": [{ "index": 0, "embedding": [1.0, 0.0] }] }),
+        json!({ "data": [{ "index": 0, "embedding": [1.0] }, { "index": 1, "embedding": [1.0, 2.0] }] }),
+        json!({ "data": [{ "index": 0, "embedding": [] }, { "index": 1, "embedding": [] }] }),
+        json!({ "data": [{ "index": 0, "embedding": "no" }, { "index": 1, "embedding": [1.0] }] }),
+        json!({ "data": [{ "index": 0, "embedding": [1.0] }, { "index": 0, "embedding": [1.0] }] }),
+    ] {
+        let failure = openai
+            .parse_embeddings(bad.to_string().as_bytes(), 2)
+            .expect_err("refused");
+        assert_eq!(failure.kind, FailureKind::Malformed, "{bad}");
+    }
+    let gemini = ProviderKind::Gemini.wire();
+    let read = gemini
+        .parse_embeddings(
+            json!({ "embeddings": [{ "values": [0.5, 0.5] }] })
+                .to_string()
+                .as_bytes(),
+            1,
+        )
+        .expect("reads");
+    assert_eq!(read.vectors, vec![vec![0.5, 0.5]]);
+}
