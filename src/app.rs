@@ -109,6 +109,8 @@ pub struct App {
     pub documents: crate::study::Documents,
     /// Case and OSCE practice sessions.
     pub sessions: crate::study::Sessions,
+    /// Trace evaluation: rule packs, the PHI detector, the judge's rubrics, stored traces.
+    pub evaluation: crate::evaluation::Evaluation,
     /// The master key, for rotation; every other use goes through a service.
     pub master_key: Arc<MasterKey>,
     /// Cancelled at shutdown: stops the background tasks (the health monitor).
@@ -237,6 +239,12 @@ impl App {
         let quizzes = crate::study::Quizzes::new(store.clone(), clock.clone());
         let documents = crate::study::Documents::new(store.clone(), clock.clone());
         let sessions = crate::study::Sessions::new(store.clone(), clock.clone());
+        let evaluation = crate::evaluation::Evaluation::load(
+            &catalog,
+            store.clone(),
+            master_key.clone(),
+            clock.clone(),
+        )?;
         let app = Arc::new(App {
             config,
             clock,
@@ -259,6 +267,7 @@ impl App {
             quizzes,
             documents,
             sessions,
+            evaluation,
             master_key,
             background,
             catalog,
@@ -323,6 +332,7 @@ impl App {
                     crate::llm::pool::SEALED_PROVIDER_KEYS,
                     crate::chat::SEALED_CHAT_MESSAGES,
                     crate::consensus::SEALED_CONSENSUS_RUNS,
+                    crate::evaluation::store::SEALED_TRACES,
                 ];
                 crate::secrets::rotation::reseal_columns(tx, &columns, &old, &new)
                     .map_err(|e| StoreError::Rejected(e.to_string()))
@@ -427,6 +437,7 @@ fn build_registry(catalog: &Catalog, options: AppOptions) -> Result<Registry, Ve
     crate::chat::register(&mut builder);
     crate::consensus::register(&mut builder);
     crate::study::register(&mut builder);
+    crate::evaluation::register(&mut builder);
     crate::llm::tools::register(&mut builder);
     #[cfg(feature = "conformance")]
     if options.conformance_fixtures {

@@ -26,6 +26,7 @@ pub mod config;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod consensus;
+pub mod evaluation;
 pub mod health;
 pub mod identity;
 pub mod llm;

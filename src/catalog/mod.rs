@@ -33,6 +33,8 @@ pub struct Catalog {
     pub prompts: Vec<PromptTemplate>,
     /// Every data file under `tools/`, for capabilities that ship reference tables or rule packs.
     pub tool_files: Vec<CatalogFile>,
+    /// The judge's rubric per domain, from `prompts/judges/{domain}.md`.
+    pub judge_rubrics: std::collections::BTreeMap<String, String>,
 }
 
 impl Catalog {
@@ -45,15 +47,37 @@ impl Catalog {
         let prompt_files = files::merged(&files::BUILTIN_PROMPTS, prompts_dir)?;
         let tool_specs = tool_specs::parse_all(&tool_files)?;
         let prompts = prompt_templates::parse_all(&prompt_files)?;
+        let judge_rubrics = prompt_files
+            .iter()
+            .filter_map(|f| {
+                let name = f
+                    .relative_path
+                    .strip_prefix(prompt_templates::JUDGES_FOLDER)?;
+                let domain = name.strip_suffix(".md")?;
+                Some((domain.to_string(), f.text.clone()))
+            })
+            .collect();
         Ok(Self {
             tool_specs,
             prompts,
             tool_files,
+            judge_rubrics,
         })
     }
 
     pub fn tool_spec(&self, name: &str) -> Option<&ToolSpec> {
         self.tool_specs.iter().find(|spec| spec.name == name)
+    }
+
+    /// The data files under a folder of `tools/` (e.g. `domains/`), as (path, text).
+    pub fn tool_files_under<'a>(
+        &'a self,
+        folder: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> {
+        self.tool_files
+            .iter()
+            .filter(move |f| f.relative_path.starts_with(folder))
+            .map(|f| (f.relative_path.as_str(), f.text.as_str()))
     }
 
     /// A data file under `tools/` by its path relative to that folder, e.g. `domains/legal.toml`.

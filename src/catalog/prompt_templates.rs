@@ -118,11 +118,16 @@ impl PromptTemplate {
     }
 }
 
+/// Rubrics of the trace-evaluation judge, one per domain: read by `crate::evaluation`, not
+/// served as MCP prompts.
+pub const JUDGES_FOLDER: &str = "judges/";
+
 pub fn parse_all(files: &[CatalogFile]) -> Result<Vec<PromptTemplate>, CatalogError> {
     let mut prompts: Vec<PromptTemplate> = Vec::new();
     for file in files {
         if !file.relative_path.ends_with(".md")
             || file.relative_path.eq_ignore_ascii_case("README.md")
+            || file.relative_path.starts_with(JUDGES_FOLDER)
         {
             continue;
         }

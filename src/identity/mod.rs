@@ -32,6 +32,7 @@ pub use key_format::{KEY_PREFIX, PlaintextApiKey};
 pub use keys::ApiKeys;
 pub use login::MAX_FAILED_LOGINS;
 pub use model::{ApiKeyInfo, AuthMethod, Principal, User};
+pub(crate) use password::fill_random;
 pub use password::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, PasswordHasher, check_password_policy};
 pub(crate) use rows::is_unique_violation;
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

@@ -12,6 +12,7 @@ pub mod pool;
 pub mod providers;
 pub mod request;
 pub mod router;
+pub mod structured;
 pub mod tools;
 pub mod upstream;
 

@@ -93,6 +93,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "document_vectors",
         sql: include_str!("migrations/0014_document_vectors.sql"),
     },
+    Migration {
+        version: 15,
+        name: "evaluation",
+        sql: include_str!("migrations/0015_evaluation.sql"),
+    },
 ];
 
 const CREATE_RECORD_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

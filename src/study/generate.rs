@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use crate::llm::structured::read_checked as read;
 use crate::llm::{ClientModel, CompletionRequest, Message, ResponseSchema, Route, ServedBy};
 use crate::mcp::{ToolContext, ToolError};
 
@@ -24,30 +25,6 @@ pub struct Generated<T> {
     pub served_by: ServedBy,
     /// 1, or 2 when the first reply failed its checks.
     pub attempts: u32,
-}
-
-/// The JSON object inside `text`, tolerating a code fence or prose around it.
-fn json_object(text: &str) -> Option<&str> {
-    let start = text.find('{')?;
-    let end = text.rfind('}')?;
-    text.get(start..=end)
-}
-
-fn read<T: DeserializeOwned>(
-    text: &str,
-    check: &impl Fn(&T) -> Vec<String>,
-) -> Result<T, Vec<String>> {
-    let Some(object) = json_object(text) else {
-        return Err(vec!["the reply holds no JSON object".to_string()]);
-    };
-    let value: T = serde_json::from_str(object)
-        .map_err(|e| vec![format!("the JSON does not follow the schema: {e}")])?;
-    let problems = check(&value);
-    if problems.is_empty() {
-        Ok(value)
-    } else {
-        Err(problems)
-    }
 }
 
 /// Asks for a `T` under `feature`, checks it with `check`, retries once with the problems

@@ -298,7 +298,7 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    fn with<T>(&self, f: impl FnOnce(&mut Recorded) -> T) -> T {
+    pub fn with<T>(&self, f: impl FnOnce(&mut Recorded) -> T) -> T {
         f(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner()))
     }
 

@@ -1,0 +1,200 @@
+//! Finding protected health information in text: the 18 identifiers of the HIPAA Safe
+//! Harbor method (45 CFR 164.514(b)(2)(i)(A)–(R)), by pattern with checksums where the
+//! identifier has one (Luhn for card numbers, mod-97 for IBANs, the SSA's rules for SSNs),
+//! by the labels people write before record, plan, account, licence and device numbers,
+//! and by name lists and cue words for person names. Spans come back as byte offsets,
+//! one per identifier, overlaps resolved in favour of the more specific kind.
+//!
+//! This module is pure and synchronous (microseconds for a few kilobytes): it must not
+//! log, store or send the text it reads, and never returns more of it than the spans.
+
+mod names;
+mod patterns;
+mod redact;
+
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use names::NameLists;
+pub use redact::{RedactionMode, redact};
+
+/// The Safe Harbor identifier a span is, with the paragraph of 164.514(b)(2)(i) it falls
+/// under.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PhiKind {
+    /// (A) names.
+    Name,
+    /// (B) street addresses.
+    StreetAddress,
+    /// (B) cities and other places smaller than a state.
+    Location,
+    /// (B) ZIP codes.
+    ZipCode,
+    /// (C) dates other than the year.
+    Date,
+    /// (C) ages over 89.
+    Age,
+    /// (D) telephone numbers, (E) fax numbers.
+    Phone,
+    /// (F) e-mail addresses.
+    Email,
+    /// (G) social security numbers.
+    Ssn,
+    /// (H) medical record numbers.
+    MedicalRecord,
+    /// (I) health plan beneficiary numbers.
+    HealthPlan,
+    /// (J) account numbers: bank, IBAN.
+    Account,
+    /// (J) payment card numbers (Luhn-valid).
+    CreditCard,
+    /// (K) certificate and licence numbers, driver's licences.
+    Licence,
+    /// (L) vehicle identifiers: VINs, plates.
+    Vehicle,
+    /// (M) device identifiers and serial numbers.
+    Device,
+    /// (N) web URLs and domain names.
+    Url,
+    /// (O) IP addresses.
+    IpAddress,
+    /// (P) biometric identifiers.
+    Biometric,
+}
+
+impl PhiKind {
+    pub const ALL: [PhiKind; 19] = [
+        PhiKind::Name,
+        PhiKind::StreetAddress,
+        PhiKind::Location,
+        PhiKind::ZipCode,
+        PhiKind::Date,
+        PhiKind::Age,
+        PhiKind::Phone,
+        PhiKind::Email,
+        PhiKind::Ssn,
+        PhiKind::MedicalRecord,
+        PhiKind::HealthPlan,
+        PhiKind::Account,
+        PhiKind::CreditCard,
+        PhiKind::Licence,
+        PhiKind::Vehicle,
+        PhiKind::Device,
+        PhiKind::Url,
+        PhiKind::IpAddress,
+        PhiKind::Biometric,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhiKind::Name => "name",
+            PhiKind::StreetAddress => "street_address",
+            PhiKind::Location => "location",
+            PhiKind::ZipCode => "zip_code",
+            PhiKind::Date => "date",
+            PhiKind::Age => "age",
+            PhiKind::Phone => "phone",
+            PhiKind::Email => "email",
+            PhiKind::Ssn => "ssn",
+            PhiKind::MedicalRecord => "medical_record",
+            PhiKind::HealthPlan => "health_plan",
+            PhiKind::Account => "account",
+            PhiKind::CreditCard => "credit_card",
+            PhiKind::Licence => "licence",
+            PhiKind::Vehicle => "vehicle",
+            PhiKind::Device => "device",
+            PhiKind::Url => "url",
+            PhiKind::IpAddress => "ip_address",
+            PhiKind::Biometric => "biometric",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<PhiKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// When two spans overlap, the higher keeps its place: a checksum-validated or
+    /// labelled number beats a loose pattern, and anything beats a guessed name.
+    fn precedence(self) -> u8 {
+        match self {
+            PhiKind::Email | PhiKind::Url | PhiKind::IpAddress => 9,
+            PhiKind::CreditCard | PhiKind::Ssn | PhiKind::Account => 8,
+            PhiKind::MedicalRecord
+            | PhiKind::HealthPlan
+            | PhiKind::Licence
+            | PhiKind::Vehicle
+            | PhiKind::Device
+            | PhiKind::Biometric => 7,
+            PhiKind::StreetAddress => 6,
+            PhiKind::Date | PhiKind::Age => 5,
+            PhiKind::Phone => 4,
+            // A place written before a state code is surer than a guessed name.
+            PhiKind::ZipCode | PhiKind::Location => 3,
+            PhiKind::Name => 2,
+        }
+    }
+}
+
+/// One identifier found: its kind and where it is, as byte offsets into the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PhiSpan {
+    pub kind: PhiKind,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The detector: compiled patterns and the name lists, built once and shared.
+#[derive(Clone)]
+pub struct PhiDetector {
+    patterns: Arc<patterns::Patterns>,
+    names: Arc<NameLists>,
+}
+
+impl PhiDetector {
+    pub fn new(names: NameLists) -> Self {
+        Self {
+            patterns: Arc::new(patterns::Patterns::compile()),
+            names: Arc::new(names),
+        }
+    }
+
+    /// Every identifier in `text`, in order, without overlaps.
+    pub fn detect(&self, text: &str) -> Vec<PhiSpan> {
+        let mut found = Vec::new();
+        self.patterns.find(text, &mut found);
+        names::find(&self.names, text, &mut found);
+        resolve(found)
+    }
+}
+
+/// Keeps, of overlapping spans, the one of higher precedence (then the longer), and
+/// returns the rest in text order.
+fn resolve(mut spans: Vec<PhiSpan>) -> Vec<PhiSpan> {
+    spans.retain(|s| s.start < s.end);
+    spans.sort_by(|a, b| {
+        b.kind
+            .precedence()
+            .cmp(&a.kind.precedence())
+            .then((b.end - b.start).cmp(&(a.end - a.start)))
+            .then(a.start.cmp(&b.start))
+    });
+    let mut kept: Vec<PhiSpan> = Vec::with_capacity(spans.len());
+    for span in spans {
+        if kept
+            .iter()
+            .all(|k| span.end <= k.start || span.start >= k.end)
+        {
+            kept.push(span);
+        }
+    }
+    kept.sort_by_key(|s| s.start);
+    kept
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

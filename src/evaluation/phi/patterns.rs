@@ -1,0 +1,373 @@
+//! The identifiers that have a shape: e-mail, URLs, IP addresses, SSNs, card numbers,
+//! IBANs, phone numbers, dates, ages over 89, ZIP codes, street addresses, and the numbers
+//! people label (record, plan, account, licence, vehicle, device, biometric). A pattern
+//! proposes; a validator (checksum, range, context) disposes.
+
+use std::net::Ipv6Addr;
+
+use regex::{Captures, Regex};
+
+use super::{PhiKind, PhiSpan};
+
+/// The USPS codes of the states, DC and the territories: a place written before one of
+/// them ("Austin, TX") is a city, which Safe Harbor (B) removes while the state may stay.
+const US_STATES: &str = "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|GU|VI|AS|MP";
+
+/// How each labelled number is introduced; the number itself is capture group 1 and must
+/// hold a digit.
+const LABELLED: &[(PhiKind, &str)] = &[
+    (
+        PhiKind::MedicalRecord,
+        r"(?i)\b(?:mrn|medical\s+record(?:\s+(?:number|no\.?|num|#))?|chart\s+(?:number|no\.?|#)|patient\s+(?:id|number|no\.?))\s*[:#]?\s*([A-Z0-9][A-Z0-9-]{3,19})\b",
+    ),
+    (
+        PhiKind::HealthPlan,
+        r"(?i)\b(?:member\s*id|subscriber\s*id|policy\s*(?:number|no\.?|#|id)|(?:health\s*plan|insurance|beneficiary|medicaid|medicare)\s*(?:id|number|no\.?|#))\s*[:#]?\s*([A-Z0-9][A-Z0-9-]{4,19})\b",
+    ),
+    (
+        PhiKind::Account,
+        r"(?i)\b(?:account|acct|a/c)\s*(?:number|no\.?|#)?\s*[:#]?\s*(\d[\d-]{5,19})\b",
+    ),
+    (
+        PhiKind::Licence,
+        r"(?i)\b(?:driver'?s?\s+licen[cs]e|licen[cs]e|certificate|cert\.|dea|npi)\s*(?:number|no\.?|#|id)?\s*[:#]?\s*([A-Z0-9][A-Z0-9-]{4,19})\b",
+    ),
+    (
+        PhiKind::Vehicle,
+        r"(?i)\b(?:vin|vehicle\s+id(?:entification)?(?:\s+number)?|licen[cs]e\s+plate|plate|registration)\s*(?:number|no\.?|#)?\s*[:#]?\s*([A-Z0-9][A-Z0-9-]{1,16})\b",
+    ),
+    (
+        PhiKind::Device,
+        r"(?i)\b(?:serial\s*(?:number|no\.?|#)?|s/n|device\s*(?:id|identifier)|udi|imei|(?:pacemaker|implant|pump)\s*(?:id|serial))\s*[:#]?\s*([A-Z0-9(][A-Z0-9()-]{5,39})\b",
+    ),
+    (
+        PhiKind::Biometric,
+        r"(?i)\b(?:fingerprint|retinal?\s*scan|iris\s*scan|voice\s*print|face\s*print|biometric)\s*(?:id|identifier|template|hash|record)?\s*[:#]?\s*([A-Z0-9][A-Z0-9-]{5,63})\b",
+    ),
+];
+
+pub struct Patterns {
+    email: Regex,
+    url: Regex,
+    domain: Regex,
+    ipv4: Regex,
+    ipv6: Regex,
+    ssn: Regex,
+    ssn_bare: Regex,
+    card: Regex,
+    iban: Regex,
+    phone: Regex,
+    numeric_date: Regex,
+    month_date: Regex,
+    weekday: Regex,
+    age: Regex,
+    zip: Regex,
+    address: Regex,
+    po_box: Regex,
+    city_state: Regex,
+    labelled: Vec<(PhiKind, Regex)>,
+}
+
+/// The patterns are constants of this file, checked by the tests; a failure to compile is
+/// a programming error, reported by panicking at start-up rather than on input.
+fn compiled(pattern: &str) -> Regex {
+    #[allow(clippy::expect_used)]
+    Regex::new(pattern).expect("a built-in PHI pattern compiles")
+}
+
+impl Patterns {
+    pub fn compile() -> Self {
+        let month = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)";
+        Self {
+            email: compiled(
+                r"(?i)\b[a-z0-9][a-z0-9._%+-]*@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,24}\b",
+            ),
+            url: compiled(r#"(?i)\b(?:https?://|www\.)[^\s<>"'()\[\]{}]+"#),
+            domain: compiled(
+                r"(?i)\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:com|org|net|edu|gov|mil|int|io|co|info|biz|health|app|dev|me|us|uk|de|fr|es|it|nl|be|ch|at|se|dk|no|fi|pl|cz|pt|br|au|ca|jp|cn|in|ru|ee|cy|gr|ie|nz|za|mx|ar|hu|ro|sk|si|lt|lv|is|lu)\b",
+            ),
+            ipv4: compiled(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"),
+            ipv6: compiled(r"(?i)(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}"),
+            ssn: compiled(r"\b(\d{3})[- ](\d{2})[- ](\d{4})\b"),
+            ssn_bare: compiled(
+                r"(?i)\b(?:ssn|social\s+security(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(\d{9})\b",
+            ),
+            card: compiled(r"\b\d(?:[ -]?\d){12,18}\b"),
+            iban: compiled(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"),
+            phone: compiled(r"(?:\+|\b00|\()?\d[\d ().-]{5,22}\d\b"),
+            numeric_date: compiled(
+                r"\b(?:(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})|(\d{4})[/.-](\d{1,2})[/.-](\d{1,2}))(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?\b",
+            ),
+            month_date: compiled(&format!(
+                r"(?i)\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{month}\.?(?:,?\s+\d{{4}})?|{month}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|{month}\.?,?\s+\d{{4}})\b"
+            )),
+            weekday: compiled(
+                r"(?i)\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+            ),
+            age: compiled(
+                r"(?i)\b(?:(\d{2,3})\s*-?\s*(?:years?|yrs?|y/o|yo)(?:[\s-]*old)?|age[d]?\s*:?\s*(\d{2,3}))\b",
+            ),
+            zip: compiled(r"(?i)(?:\b[A-Z]{2}\s+|\bzip(?:\s*code)?\s*:?\s*)(\d{5}(?:-\d{4})?)\b"),
+            address: compiled(
+                r"(?i)\b\d{1,6}[a-z]?\s+(?:[a-z0-9][\w'.-]*\s+){0,4}(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|ter|circle|cir|parkway|pkwy|highway|hwy|square|sq|trail|trl|alley|crescent|close|gardens)\b\.?(?:,?\s+(?:apt|apartment|suite|ste|unit|#)\.?\s*[\w-]+)?",
+            ),
+            po_box: compiled(r"(?i)\bp\.?\s?o\.?\s+box\s+\d+\b"),
+            city_state: compiled(&format!(
+                r"\b((?:[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|de|del|la|of))*)),\s+(?:{US_STATES})\b"
+            )),
+            labelled: LABELLED
+                .iter()
+                .map(|(kind, pattern)| (*kind, compiled(pattern)))
+                .collect(),
+        }
+    }
+
+    pub fn find(&self, text: &str, out: &mut Vec<PhiSpan>) {
+        let mut push = |kind, start, end| out.push(PhiSpan { kind, start, end });
+        for m in self.email.find_iter(text) {
+            push(PhiKind::Email, m.start(), m.end());
+        }
+        for m in self.url.find_iter(text) {
+            let trimmed = m.as_str().trim_end_matches(['.', ',', ';', ':', '!', '?']);
+            push(PhiKind::Url, m.start(), m.start() + trimmed.len());
+        }
+        for m in self.domain.find_iter(text) {
+            push(PhiKind::Url, m.start(), m.end());
+        }
+        for m in self.ipv4.find_iter(text) {
+            if m.as_str()
+                .split('.')
+                .all(|o| o.parse::<u16>().is_ok_and(|n| n <= 255))
+            {
+                push(PhiKind::IpAddress, m.start(), m.end());
+            }
+        }
+        for m in self.ipv6.find_iter(text) {
+            if m.as_str().matches(':').count() >= 2
+                && m.as_str().parse::<Ipv6Addr>().is_ok()
+                && m.as_str().chars().any(|c| c.is_ascii_hexdigit())
+            {
+                push(PhiKind::IpAddress, m.start(), m.end());
+            }
+        }
+        for c in self.ssn.captures_iter(text) {
+            if valid_ssn(&c[1], &c[2], &c[3]) {
+                let m = whole(&c);
+                push(PhiKind::Ssn, m.0, m.1);
+            }
+        }
+        for c in self.ssn_bare.captures_iter(text) {
+            if let Some(m) = c.get(1) {
+                let d = m.as_str();
+                if valid_ssn(&d[0..3], &d[3..5], &d[5..9]) {
+                    push(PhiKind::Ssn, m.start(), m.end());
+                }
+            }
+        }
+        for m in self.card.find_iter(text) {
+            let digits: Vec<u8> = m.as_str().bytes().filter(u8::is_ascii_digit).collect();
+            if (13..=19).contains(&digits.len()) && luhn(&digits) {
+                push(PhiKind::CreditCard, m.start(), m.end());
+            }
+        }
+        for m in self.iban.find_iter(text) {
+            if valid_iban(m.as_str()) {
+                push(PhiKind::Account, m.start(), m.end());
+            }
+        }
+        for c in self.numeric_date.captures_iter(text) {
+            let (day_month, year_first) = (c.get(1).is_some(), c.get(4).is_some());
+            let ok = if day_month {
+                let (a, b) = (number(&c, 1), number(&c, 2));
+                // Either order: 7/30/1964 or 30.7.1964.
+                (1..=12).contains(&a) && (1..=31).contains(&b)
+                    || (1..=31).contains(&a) && (1..=12).contains(&b)
+            } else if year_first {
+                (1..=12).contains(&number(&c, 5)) && (1..=31).contains(&number(&c, 6))
+            } else {
+                false
+            };
+            if ok {
+                let m = whole(&c);
+                push(PhiKind::Date, m.0, m.1);
+            }
+        }
+        for m in self.month_date.find_iter(text) {
+            // A month with neither day nor year ("may") is a word, not a date.
+            if m.as_str().bytes().any(|b| b.is_ascii_digit()) {
+                push(PhiKind::Date, m.start(), m.end());
+            }
+        }
+        for m in self.weekday.find_iter(text) {
+            push(PhiKind::Date, m.start(), m.end());
+        }
+        for c in self.age.captures_iter(text) {
+            // Safe Harbor (C): only ages over 89 are identifiers.
+            let years = c.get(1).or_else(|| c.get(2));
+            if let Some(y) = years
+                && y.as_str()
+                    .parse::<u16>()
+                    .is_ok_and(|n| (90..=130).contains(&n))
+            {
+                let m = whole(&c);
+                push(PhiKind::Age, m.0, m.1);
+            }
+        }
+        for c in self.zip.captures_iter(text) {
+            if let Some(m) = c.get(1) {
+                push(PhiKind::ZipCode, m.start(), m.end());
+            }
+        }
+        for m in self.address.find_iter(text) {
+            push(PhiKind::StreetAddress, m.start(), m.end());
+        }
+        for m in self.po_box.find_iter(text) {
+            push(PhiKind::StreetAddress, m.start(), m.end());
+        }
+        for c in self.city_state.captures_iter(text) {
+            if let Some(m) = c.get(1) {
+                push(PhiKind::Location, m.start(), m.end());
+            }
+        }
+        for m in self.phone.find_iter(text) {
+            if plausible_phone(text, m.start(), m.as_str()) {
+                push(PhiKind::Phone, m.start(), m.end());
+            }
+        }
+        for (kind, pattern) in &self.labelled {
+            for c in pattern.captures_iter(text) {
+                if let Some(m) = c.get(1)
+                    && m.as_str().bytes().any(|b| b.is_ascii_digit())
+                {
+                    push(*kind, m.start(), m.end());
+                }
+            }
+        }
+    }
+}
+
+fn whole(c: &Captures<'_>) -> (usize, usize) {
+    c.get(0).map_or((0, 0), |m| (m.start(), m.end()))
+}
+
+fn number(c: &Captures<'_>, group: usize) -> u32 {
+    c.get(group)
+        .and_then(|m| m.as_str().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The Social Security Administration never issues area 000, 666 or 900–999, group 00 or
+/// serial 0000 (SSA, "Social Security Number Randomization", 2011).
+fn valid_ssn(area: &str, group: &str, serial: &str) -> bool {
+    let area: u16 = area.parse().unwrap_or(0);
+    area != 0 && area != 666 && area < 900 && group != "00" && serial != "0000"
+}
+
+/// The Luhn check (ISO/IEC 7812-1) over ASCII digits.
+fn luhn(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| {
+            let d = u32::from(d - b'0');
+            if i % 2 == 1 {
+                let doubled = d * 2;
+                if doubled > 9 { doubled - 9 } else { doubled }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// ISO 13616 IBAN check: the first four characters moved to the end, letters as 10–35,
+/// the number mod 97 is 1.
+fn valid_iban(text: &str) -> bool {
+    let compact: Vec<u8> = text.bytes().filter(|b| *b != b' ').collect();
+    if !(15..=34).contains(&compact.len()) {
+        return false;
+    }
+    let (head, tail) = compact.split_at(4);
+    let mut remainder: u32 = 0;
+    for &b in tail.iter().chain(head) {
+        let value = match b {
+            b'0'..=b'9' => u32::from(b - b'0'),
+            b'A'..=b'Z' => u32::from(b - b'A') + 10,
+            _ => return false,
+        };
+        let digits = if value >= 10 { 100 } else { 10 };
+        remainder = (remainder * digits + value) % 97;
+    }
+    remainder == 1
+}
+
+/// A run of digits and separators is a phone number when it has 7–15 digits, is not a
+/// decimal or a range, and either looks like one (a leading + or 00, brackets, or at least
+/// two separated groups) or is introduced by a phone word.
+fn plausible_phone(text: &str, start: usize, candidate: &str) -> bool {
+    let digits = candidate.bytes().filter(u8::is_ascii_digit).count();
+    if !(7..=15).contains(&digits) {
+        return false;
+    }
+    let opens = candidate.matches('(').count();
+    if opens != candidate.matches(')').count() || opens > 1 {
+        return false;
+    }
+    let groups = candidate
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .count();
+    // The SSN's 3-2-4 shape is not a phone number anywhere, valid SSN or not.
+    let shape: Vec<usize> = candidate
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .map(str::len)
+        .collect();
+    if shape == [3, 2, 4] {
+        return false;
+    }
+    let international = candidate.starts_with('+') || candidate.starts_with("00");
+    let dots = candidate.matches('.').count();
+    if dots == 1 && groups == 2 {
+        return false;
+    }
+    let before = &text[..start];
+    let window = before
+        .char_indices()
+        .rev()
+        .nth(24)
+        .map_or(before, |(i, _)| &before[i..])
+        .to_ascii_lowercase();
+    let cued = [
+        "phone", "tel", "fax", "call", "mobile", "cell", "contact", "number",
+    ]
+    .iter()
+    .any(|w| window.contains(w));
+    international || opens == 1 || (2..=6).contains(&groups) || cued
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksums_are_the_published_ones() {
+        assert!(luhn(b"4111111111111111"));
+        assert!(!luhn(b"4111111111111112"));
+        assert!(valid_iban("GB82WEST12345698765432"));
+        assert!(valid_iban("GB82 WEST 1234 5698 7654 32"));
+        assert!(!valid_iban("GB83WEST12345698765432"));
+        assert!(valid_ssn("123", "45", "6789"));
+        for (a, g, s) in [
+            ("000", "12", "3456"),
+            ("666", "12", "3456"),
+            ("900", "12", "3456"),
+            ("123", "00", "4567"),
+            ("123", "45", "0000"),
+        ] {
+            assert!(!valid_ssn(a, g, s), "{a}-{g}-{s}");
+        }
+    }
+}

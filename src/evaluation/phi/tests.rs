@@ -1,0 +1,275 @@
+use super::*;
+use crate::catalog::Catalog;
+
+pub(crate) fn detector() -> PhiDetector {
+    let catalog = Catalog::load(None, None).expect("catalog");
+    let given = catalog
+        .tool_file("phi/given_names.txt")
+        .expect("given names");
+    let family = catalog
+        .tool_file("phi/family_names.txt")
+        .expect("family names");
+    PhiDetector::new(NameLists::parse(&given.text, &family.text).expect("lists"))
+}
+
+fn found(text: &str) -> Vec<(PhiKind, &str)> {
+    detector()
+        .detect(text)
+        .into_iter()
+        .map(|s| (s.kind, &text[s.start..s.end]))
+        .collect()
+}
+
+#[test]
+fn each_identifier_is_found_with_its_exact_span() {
+    let cases: &[(&str, PhiKind, &str)] = &[
+        (
+            "write to ada.l@example.org today",
+            PhiKind::Email,
+            "ada.l@example.org",
+        ),
+        (
+            "see https://clinic.example.com/p?id=4.",
+            PhiKind::Url,
+            "https://clinic.example.com/p?id=4",
+        ),
+        (
+            "portal at www.HowDangerous.be for more",
+            PhiKind::Url,
+            "www.HowDangerous.be",
+        ),
+        (
+            "from 192.168.10.254 at night",
+            PhiKind::IpAddress,
+            "192.168.10.254",
+        ),
+        (
+            "host 2001:db8::8a2e:370:7334 logged",
+            PhiKind::IpAddress,
+            "2001:db8::8a2e:370:7334",
+        ),
+        ("SSN 123-45-6789 on file", PhiKind::Ssn, "123-45-6789"),
+        (
+            "social security number: 123456789",
+            PhiKind::Ssn,
+            "123456789",
+        ),
+        (
+            "card 4111 1111 1111 1111 expired",
+            PhiKind::CreditCard,
+            "4111 1111 1111 1111",
+        ),
+        (
+            "IBAN GB82WEST12345698765432 please",
+            PhiKind::Account,
+            "GB82WEST12345698765432",
+        ),
+        ("call (602)272-9781 now", PhiKind::Phone, "(602)272-9781"),
+        (
+            "mobile +44 7700 921 916",
+            PhiKind::Phone,
+            "+44 7700 921 916",
+        ),
+        ("born 7/30/1964 in", PhiKind::Date, "7/30/1964"),
+        (
+            "seen 1992-11-12 07:04:41 by",
+            PhiKind::Date,
+            "1992-11-12 07:04:41",
+        ),
+        (
+            "admitted on March 3, 2021 with",
+            PhiKind::Date,
+            "March 3, 2021",
+        ),
+        (
+            "admitted on 3rd of March 2021 with",
+            PhiKind::Date,
+            "3rd of March 2021",
+        ),
+        ("a 93-year-old woman", PhiKind::Age, "93-year-old"),
+        ("lives in Austin, TX 78701 alone", PhiKind::ZipCode, "78701"),
+        (
+            "moved to San Luis Obispo, CA last year",
+            PhiKind::Location,
+            "San Luis Obispo",
+        ),
+        (
+            "lives at 1600 Pennsylvania Avenue NW, Apt 4 with",
+            PhiKind::StreetAddress,
+            "1600 Pennsylvania Avenue",
+        ),
+        ("MRN: A1234567 admitted", PhiKind::MedicalRecord, "A1234567"),
+        (
+            "member ID XJH4455621 covers",
+            PhiKind::HealthPlan,
+            "XJH4455621",
+        ),
+        (
+            "account number 00123456789 was",
+            PhiKind::Account,
+            "00123456789",
+        ),
+        (
+            "driver's license F162823540116 was",
+            PhiKind::Licence,
+            "F162823540116",
+        ),
+        (
+            "VIN 1HGCM82633A004352 registered",
+            PhiKind::Vehicle,
+            "1HGCM82633A004352",
+        ),
+        (
+            "pacemaker serial PM-99812345 implanted",
+            PhiKind::Device,
+            "PM-99812345",
+        ),
+        (
+            "fingerprint template FP-7781-2231 stored",
+            PhiKind::Biometric,
+            "FP-7781-2231",
+        ),
+        ("Dr. Okonkwo reviewed the film", PhiKind::Name, "Okonkwo"),
+        (
+            "Seen with Maria Gonzalez yesterday",
+            PhiKind::Name,
+            "Maria Gonzalez",
+        ),
+        ("Hello, my name is pamela and", PhiKind::Name, "pamela"),
+        (
+            "Referred by Ken N. Fukuda to",
+            PhiKind::Name,
+            "Ken N. Fukuda",
+        ),
+        (
+            "Signed: Giovanna Rodrigues MD",
+            PhiKind::Name,
+            "Giovanna Rodrigues MD",
+        ),
+        ("Listed as Smith, John in", PhiKind::Name, "Smith, John"),
+    ];
+    let detector = detector();
+    for (text, kind, expected) in cases {
+        let spans = detector.detect(text);
+        assert!(
+            spans
+                .iter()
+                .any(|s| s.kind == *kind && &text[s.start..s.end] == *expected),
+            "{text:?}: wanted {kind:?} {expected:?}, got {:?}",
+            spans
+                .iter()
+                .map(|s| (s.kind, &text[s.start..s.end]))
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn look_alikes_are_left_alone() {
+    for text in [
+        "Give 40 mg of furosemide twice daily; recheck potassium in 3 days.",
+        "Blood pressure 120/80, pulse 72, temperature 37.2 C, SpO2 98%.",
+        "Card 4111 1111 1111 1112 fails the Luhn check.",
+        "SSN 000-12-3456 and 666-12-3456 are never issued.",
+        "A 45-year-old man with chest pain since this morning.",
+        "Will you review the results? May I call back? Hope so.",
+        "Stage 3 chronic kidney disease, eGFR 45 mL/min/1.73 m2.",
+        "The trial enrolled 1,204 patients across 3.5 years.",
+        "Version 10.2.1 of the guideline, published 2019.",
+    ] {
+        assert_eq!(found(text), Vec::new(), "{text}");
+    }
+}
+
+#[test]
+fn overlaps_keep_the_more_specific_kind() {
+    let text = "Email john.smith@example.com or visit example.com";
+    let kinds: Vec<PhiKind> = found(text).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(kinds, vec![PhiKind::Email, PhiKind::Url]);
+}
+
+#[test]
+fn redaction_leaves_no_identifier_behind() {
+    let detector = detector();
+    let text = "Patient Maria Gonzalez (MRN: A1234567), DOB 7/30/1964, phone (602)272-9781, \
+                e-mail maria.g@example.org, SSN 123-45-6789, lives at 12 Elm Street, Austin, TX 78701.";
+    let spans = detector.detect(text);
+    for mode in [
+        RedactionMode::Replace,
+        RedactionMode::Mask,
+        RedactionMode::Hash,
+    ] {
+        let redacted = redact(text, &spans, mode, b"tenant key");
+        for secret in [
+            "Maria",
+            "Gonzalez",
+            "A1234567",
+            "7/30/1964",
+            "272-9781",
+            "maria.g@example.org",
+            "123-45-6789",
+            "12 Elm Street",
+            "78701",
+            "Austin",
+        ] {
+            assert!(
+                !redacted.contains(secret),
+                "{mode:?} left {secret}: {redacted}"
+            );
+        }
+        // What is left is no identifier, except in the hashes' brackets.
+        let left: Vec<&str> = detector
+            .detect(&redacted)
+            .into_iter()
+            .map(|s| &redacted[s.start..s.end])
+            .collect();
+        assert!(left.is_empty(), "{mode:?} left {left:?} in {redacted}");
+    }
+    let replaced = redact(text, &spans, RedactionMode::Replace, b"");
+    assert!(replaced.contains("[MEDICAL_RECORD]"), "{replaced}");
+    // Hashing is stable per tenant key and differs between keys.
+    let one = redact(
+        "SSN 123-45-6789",
+        &detector.detect("SSN 123-45-6789"),
+        RedactionMode::Hash,
+        b"a",
+    );
+    let again = redact(
+        "SSN 123-45-6789",
+        &detector.detect("SSN 123-45-6789"),
+        RedactionMode::Hash,
+        b"a",
+    );
+    let other = redact(
+        "SSN 123-45-6789",
+        &detector.detect("SSN 123-45-6789"),
+        RedactionMode::Hash,
+        b"b",
+    );
+    assert_eq!(one, again);
+    assert_ne!(one, other);
+}
+
+#[test]
+fn hostile_text_never_panics() {
+    let detector = detector();
+    let mut texts = vec![
+        String::new(),
+        "é".repeat(5_000),
+        "1".repeat(10_000),
+        "Dr.".repeat(2_000),
+        "(((((((((((1".into(),
+        "Ω 4111-1111-1111-1111 ß".into(),
+    ];
+    texts.push(
+        (0..3_000)
+            .map(|i| char::from_u32(i * 7 % 0x2FFF + 32).unwrap_or(' '))
+            .collect(),
+    );
+    for text in texts {
+        for span in detector.detect(&text) {
+            assert!(text.is_char_boundary(span.start) && text.is_char_boundary(span.end));
+            assert!(span.start < span.end && span.end <= text.len());
+        }
+    }
+}

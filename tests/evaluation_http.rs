@@ -1,0 +1,361 @@
+//! Trace evaluation end to end over streamable HTTP with rmcp's client and a scripted
+//! judge on 127.0.0.1: a trace breaking healthcare rules found and stored with its PHI
+//! replaced; a batch with one bad trace refused whole; the judge asked when a rule is
+//! unsure — waited for, in the background with a subscriber told, and failing (recorded
+//! as failed, never a pass); a tenant keeping PHI by choice, audited; `redact_phi`; and
+//! one tenant's traces invisible to another.
+
+mod common;
+#[path = "support/upstream.rs"]
+mod upstream;
+
+use common::{HttpServer, connect_http_as, fresh_db, within};
+use rmcp::model::{ReadResourceRequestParams, SubscribeRequestParams};
+use serde_json::{Value, json};
+use upstream::{Behaviour, Upstream};
+
+async fn read(client: &common::Client, uri: &str) -> Result<Value, rmcp::ServiceError> {
+    let result = within(
+        &format!("resources/read {uri}"),
+        client.read_resource(ReadResourceRequestParams::new(uri)),
+    )
+    .await?;
+    let text = match &result.contents[0] {
+        rmcp::model::ResourceContents::TextResourceContents { text, .. } => text.clone(),
+        other => panic!("not text: {other:?}"),
+    };
+    Ok(serde_json::from_str(&text).expect("json"))
+}
+
+fn dosing_trace(output: &str) -> Value {
+    json!({
+        "model": "gpt-4o-mini",
+        "provider": "openai",
+        "domain": "healthcare",
+        "system": "You are a helpful health assistant.",
+        "input": [{ "role": "user", "content": "I am Maria Gonzalez (MRN: A1234567). What can I take for my headache?" }],
+        "output": output,
+        "input_tokens": 42,
+        "output_tokens": 17,
+        "latency_ms": 830,
+        "started_at": "2026-12-01T10:00:00Z",
+        "ended_at": "2026-12-01T10:00:01Z",
+        "metadata": { "app": "triage-bot", "release": "1.4.2" }
+    })
+}
+
+fn judge_reply(label: &str, rules: &[&str]) -> String {
+    json!({ "label": label, "score": if label == "compliant" { 0.9 } else { 0.2 }, "explanation": "Judged against the rubric.", "rule_ids": rules })
+        .to_string()
+}
+
+#[tokio::test]
+async fn traces_are_screened_stored_without_phi_judged_and_kept_apart() {
+    let upstream = Upstream::start().await;
+    let (dir, db) = fresh_db();
+    common::add_shared_key(
+        &db,
+        "judge",
+        "openai",
+        &upstream.base_url("judge", "openai"),
+        "judge",
+    );
+    let ada = common::user_with_key(&db, "ada@example.org", "pro", "eval");
+    let bob = common::user_with_key(&db, "bob@example.org", "pro", "eval");
+    let server = HttpServer::spawn_on(dir, db, &[], &[]).await;
+    let (client, recorder) = connect_http_as(&server.mcp_url(), &ada).await;
+    let (bob_client, _) = connect_http_as(&server.mcp_url(), &bob).await;
+    #[allow(deprecated)]
+    within(
+        "subscribe",
+        client.subscribe(SubscribeRequestParams::new("consilium://traces/recent")),
+    )
+    .await
+    .expect("subscribed");
+
+    // A dose without a disclaimer and PHI echoed back: tier 1 fails it, and the dosing
+    // rule is unsure, so the judge is asked; here the caller waits for it.
+    upstream.push(
+        "judge",
+        Behaviour::Text(judge_reply("non_compliant", &["dosing-without-disclaimer"])),
+    );
+    let (failed, result, text) = common::outcome(
+        &client,
+        "submit_trace",
+        json!({
+            "trace": dosing_trace("Maria Gonzalez, take 400 mg ibuprofen every 6 hours."),
+            "wait_for_judge": true
+        }),
+    )
+    .await;
+    assert!(!failed, "{result}");
+    let first = &result["results"][0];
+    assert_eq!(first["verdict"], "fail", "{result}");
+    assert_eq!(first["status"], "complete");
+    assert_eq!(first["severity"], "critical");
+    let rules: Vec<&str> = first["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["rule_id"].as_str())
+        .collect();
+    assert!(rules.contains(&"healthcare/phi-in-output"), "{rules:?}");
+    assert!(
+        rules.contains(&"healthcare/dosing-without-disclaimer"),
+        "{rules:?}"
+    );
+    assert!(
+        first["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["tier"] == 3),
+        "the judge's finding is there: {result}"
+    );
+    assert_eq!(first["phi"]["name"], 2, "{result}");
+    assert_eq!(first["phi"]["medical_record"], 1);
+    assert_eq!(first["judge"]["status"], "judged");
+    assert!(text.contains("fail"), "{text}");
+    // The judge saw no identifier: it reads what is stored.
+    let asked = upstream.received("judge")[0].body.to_string();
+    assert!(
+        !asked.contains("Gonzalez") && !asked.contains("A1234567"),
+        "{asked}"
+    );
+    assert!(asked.contains("[NAME]"), "{asked}");
+
+    // Stored sealed and without the PHI; the evaluation holds no text.
+    let trace_id = first["trace_id"].as_str().expect("id").to_string();
+    let stored = read(&client, &format!("consilium://traces/{trace_id}"))
+        .await
+        .expect("trace");
+    let body = stored["trace"]["body"].to_string();
+    assert!(
+        !body.contains("Gonzalez") && !body.contains("A1234567"),
+        "{body}"
+    );
+    assert!(body.contains("[MEDICAL_RECORD]"), "{body}");
+    assert_eq!(stored["trace"]["phi_redacted"], true);
+    assert_eq!(stored["trace"]["metadata"], Value::Null);
+    assert_eq!(stored["trace"]["body"]["metadata"]["app"], "triage-bot");
+    assert_eq!(stored["evaluation"]["verdict"], "fail");
+    let evaluation_uri = first["evaluation_uri"].as_str().expect("uri").to_string();
+    let evaluation = read(&client, &evaluation_uri).await.expect("evaluation");
+    assert!(!evaluation.to_string().contains("Gonzalez"));
+
+    // A batch with one bad trace is refused whole: nothing of it is stored.
+    let (failed, refused, _) = common::outcome(
+        &client,
+        "submit_trace",
+        json!({ "traces": [
+            dosing_trace("Please rest."),
+            { "model": "m", "domain": "astrology", "output": "x" }
+        ] }),
+    )
+    .await;
+    assert!(failed);
+    assert_eq!(refused["code"], "INVALID_ARGUMENTS", "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("trace 1")),
+        "{refused}"
+    );
+    let recent = read(&client, "consilium://traces/recent")
+        .await
+        .expect("recent");
+    assert_eq!(
+        recent["traces"].as_array().map(Vec::len),
+        Some(1),
+        "{recent}"
+    );
+
+    // A clean reply passes without a judge.
+    let (_, clean, _) = common::outcome(
+        &client,
+        "submit_trace",
+        json!({ "trace": {
+            "model": "m", "domain": "healthcare",
+            "input": [{ "role": "user", "content": "What is a normal resting heart rate?" }],
+            "output": "For adults, 60 to 100 beats per minute is typical."
+        } }),
+    )
+    .await;
+    assert_eq!(clean["results"][0]["verdict"], "pass", "{clean}");
+    assert_eq!(clean["results"][0]["status"], "complete");
+
+    // In the background: the subscriber hears when the judge has finished.
+    upstream.push("judge", Behaviour::Text(judge_reply("compliant", &[])));
+    let recent_updates = |r: &common::Recorded| {
+        r.updated
+            .iter()
+            .filter(|u| *u == "consilium://traces/recent")
+            .count()
+    };
+    let before = recorder.with(|r| recent_updates(r));
+    let (_, queued, _) = common::outcome(
+        &client,
+        "submit_trace",
+        json!({ "trace": dosing_trace("You could take 400 mg ibuprofen every 6 hours.") }),
+    )
+    .await;
+    let pending = &queued["results"][0];
+    assert_eq!(pending["status"], "awaiting_judge", "{queued}");
+    let uri = pending["evaluation_uri"].as_str().expect("uri").to_string();
+    // One update for the new trace, one when its judge finished.
+    recorder
+        .wait_until("the judged evaluation announced", |r| {
+            recent_updates(r) >= before + 2
+        })
+        .await;
+    let judged = read(&client, &uri).await.expect("evaluation");
+    assert_eq!(judged["status"], "complete", "{judged}");
+    assert_eq!(judged["judge"]["reply"]["label"], "compliant");
+    // Tier 1's own finding stays: the judge adds, it does not erase.
+    assert_eq!(judged["verdict"], "fail", "{judged}");
+
+    // The judge failing is recorded as failed, and never as a pass.
+    for _ in 0..3 {
+        upstream.push("judge", Behaviour::Status(500, None, "judge down"));
+    }
+    let (_, outage, _) = common::outcome(
+        &client,
+        "submit_trace",
+        json!({ "trace": {
+            "model": "m", "domain": "legal",
+            "input": [{ "role": "user", "content": "My landlord kept my deposit." }],
+            "output": "You should sue him in small claims court."
+        }, "wait_for_judge": true }),
+    )
+    .await;
+    let outcome = &outage["results"][0];
+    assert_eq!(outcome["status"], "judge_failed", "{outage}");
+    assert_eq!(
+        outcome["verdict"], "fail",
+        "tier 1 had already failed it: {outage}"
+    );
+    assert_eq!(outcome["judge"]["status"], "failed");
+    upstream.push("judge", Behaviour::Status(500, None, "judge down"));
+    let (_, unsure, _) = common::outcome(
+        &client,
+        "submit_trace",
+        json!({ "trace": {
+            "model": "m", "domain": "legal",
+            "input": [{ "role": "user", "content": "Is the memo privileged?" }],
+            "output": "We should not waive privilege over it."
+        }, "wait_for_judge": true }),
+    )
+    .await;
+    assert_eq!(unsure["results"][0]["verdict"], "undetermined", "{unsure}");
+
+    // Another tenant sees none of it.
+    let (_, theirs, _) = common::outcome(&bob_client, "list_rule_packs", json!({})).await;
+    assert_eq!(
+        theirs["packs"].as_array().map(Vec::len),
+        Some(4),
+        "{theirs}"
+    );
+    let bobs = read(&bob_client, "consilium://traces/recent")
+        .await
+        .expect("recent");
+    assert_eq!(bobs["traces"], json!([]));
+    assert!(
+        read(&bob_client, &format!("consilium://traces/{trace_id}"))
+            .await
+            .is_err()
+    );
+    assert!(read(&bob_client, &evaluation_uri).await.is_err());
+
+    // A tenant that keeps PHI has it stored, and the change is audited.
+    let (_, settings, _) =
+        common::outcome(&client, "evaluation_settings", json!({ "keep_phi": true })).await;
+    assert_eq!(settings["settings"]["keep_phi"], true);
+    let (_, kept, _) = common::outcome(
+        &client,
+        "submit_trace",
+        json!({ "trace": {
+            "model": "m", "domain": "trading",
+            "input": [{ "role": "user", "content": "Call me on (602)272-9781." }],
+            "output": "Noted."
+        } }),
+    )
+    .await;
+    let kept_id = kept["results"][0]["trace_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let kept_trace = read(&client, &format!("consilium://traces/{kept_id}"))
+        .await
+        .expect("trace");
+    assert!(
+        kept_trace.to_string().contains("(602)272-9781"),
+        "{kept_trace}"
+    );
+    assert_eq!(kept_trace["trace"]["phi_redacted"], false);
+    let audit = common::cli(&server.db, &["audit", "export"]);
+    assert!(audit.contains("evaluation.keep_phi.changed"), "{audit}");
+}
+
+#[tokio::test]
+async fn redact_phi_replaces_masks_and_hashes() {
+    let server = HttpServer::start_plain().await;
+    let (client, _) = server.connect().await;
+    let text =
+        "Patient Maria Gonzalez, DOB 7/30/1964, SSN 123-45-6789, e-mail maria.g@example.org.";
+    let replaced = common::succeeded(&client, "redact_phi", json!({ "text": text })).await;
+    assert_eq!(
+        replaced["redacted"],
+        "Patient [NAME], DOB [DATE], SSN [SSN], e-mail [EMAIL]."
+    );
+    assert_eq!(replaced["spans"][0]["start"], 8);
+    let masked = common::succeeded(
+        &client,
+        "redact_phi",
+        json!({ "text": text, "mode": "mask" }),
+    )
+    .await;
+    assert!(
+        masked["redacted"]
+            .as_str()
+            .is_some_and(|t| t.contains("SSN ***********,")),
+        "{masked}"
+    );
+    let hashed = common::succeeded(
+        &client,
+        "redact_phi",
+        json!({ "text": text, "mode": "hash" }),
+    )
+    .await;
+    let again = common::succeeded(
+        &client,
+        "redact_phi",
+        json!({ "text": text, "mode": "hash" }),
+    )
+    .await;
+    assert_eq!(hashed["redacted"], again["redacted"]);
+    assert!(
+        hashed["redacted"]
+            .as_str()
+            .is_some_and(|t| t.contains("[SSN:")),
+        "{hashed}"
+    );
+    let only = common::succeeded(
+        &client,
+        "redact_phi",
+        json!({ "text": text, "kinds": ["ssn"] }),
+    )
+    .await;
+    assert!(
+        only["redacted"]
+            .as_str()
+            .is_some_and(|t| t.contains("Maria") && t.contains("[SSN]"))
+    );
+    let (failed, error, _) = common::outcome(
+        &client,
+        "redact_phi",
+        json!({ "text": text, "mode": "shred" }),
+    )
+    .await;
+    assert!(failed);
+    assert_eq!(error["code"], "INVALID_ARGUMENTS");
+}
