@@ -36,6 +36,7 @@ use crate::store::Store;
 /// The name lists the PHI detector reads, under `tools/`.
 pub const GIVEN_NAMES_PATH: &str = "phi/given_names.txt";
 pub const FAMILY_NAMES_PATH: &str = "phi/family_names.txt";
+pub const PLACES_PATH: &str = "phi/places.txt";
 
 /// The evaluation service: the compiled packs and detector, the rubrics and the store.
 #[derive(Clone)]
@@ -67,7 +68,8 @@ impl Evaluation {
                 .ok_or_else(|| invalid(&format!("tools/{path}"), "the file is missing".into()))
         };
         let names = phi::NameLists::parse(text(GIVEN_NAMES_PATH)?, text(FAMILY_NAMES_PATH)?)
-            .map_err(|e| invalid("tools/phi", e))?;
+            .map_err(|e| invalid("tools/phi", e))?
+            .with_places(text(PLACES_PATH)?);
         Ok(Self {
             pipeline: pipeline::Pipeline::new(packs, phi::PhiDetector::new(names)),
             traces: store::Traces::new(store, master, clock),

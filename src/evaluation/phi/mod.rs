@@ -167,7 +167,18 @@ impl PhiDetector {
     pub fn detect(&self, text: &str) -> Vec<PhiSpan> {
         let mut found = Vec::new();
         self.patterns.find(text, &mut found);
-        names::find(&self.names, text, &mut found);
+        let words = names::words(text);
+        names::find(&self.names, text, &words, &mut found);
+        // A listed place that is also a name found by its cues stays a name ("Victoria
+        // said"); a place before a state code was found by pattern and outranks both.
+        let mut places = Vec::new();
+        names::find_places(&self.names, text, &words, &mut places);
+        places.retain(|p| {
+            !found
+                .iter()
+                .any(|n| n.kind == PhiKind::Name && n.start < p.end && p.start < n.end)
+        });
+        found.extend(places);
         resolve(found)
     }
 }

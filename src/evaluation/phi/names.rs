@@ -4,6 +4,7 @@
 //! strongest cues even in lower case. Words that are names and common English words
 //! ("Will", "May", "Hope") start a name only after a cue.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use super::{PhiKind, PhiSpan};
@@ -12,6 +13,7 @@ use super::{PhiKind, PhiSpan};
 pub struct NameLists {
     given: HashSet<String>,
     family: HashSet<String>,
+    places: HashSet<String>,
 }
 
 impl NameLists {
@@ -27,11 +29,23 @@ impl NameLists {
         let lists = Self {
             given: read(given),
             family: read(family),
+            places: HashSet::new(),
         };
         if lists.given.len() < 100 || lists.family.len() < 100 {
             return Err("the name lists hold fewer than 100 names each".into());
         }
         Ok(lists)
+    }
+
+    /// Adds the place names (cities and towns, one per line) the detector recognises.
+    pub fn with_places(mut self, places: &str) -> Self {
+        self.places = places
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_lowercase)
+            .collect();
+        self
     }
 
     fn is_given(&self, word: &str) -> bool {
@@ -285,11 +299,12 @@ const SUFFIXES: &[&str] = &[
     "md", "phd", "rn", "np", "do", "jr", "sr", "ii", "iii", "iv", "dds",
 ];
 
-struct Word<'t> {
+pub struct Word<'t> {
     start: usize,
     end: usize,
     text: &'t str,
-    lower: String,
+    /// Borrowed when the word is lower-case already, as most are.
+    lower: Cow<'t, str>,
     /// A full stop right after it ("Dr.", "N.").
     dotted: bool,
 }
@@ -304,7 +319,9 @@ impl Word<'_> {
     }
 }
 
-fn words(text: &str) -> Vec<Word<'_>> {
+/// The words of `text` with their offsets, read once and shared by the name and place
+/// finders.
+pub fn words(text: &str) -> Vec<Word<'_>> {
     let mut out = Vec::new();
     let mut start = None;
     let bytes = text.as_bytes();
@@ -337,7 +354,11 @@ fn word(text: &str, start: usize, end: usize, dotted: bool) -> Word<'_> {
         start,
         end,
         text: slice,
-        lower: slice.to_lowercase(),
+        lower: if slice.chars().any(char::is_uppercase) {
+            Cow::Owned(slice.to_lowercase())
+        } else {
+            Cow::Borrowed(slice)
+        },
         dotted,
     }
 }
@@ -349,16 +370,15 @@ fn adjacent(text: &str, a: &Word<'_>, b: &Word<'_>) -> bool {
     gap.len() <= 3 && !gap.contains('\n') && gap.chars().all(|c| c == ' ' || c == '.' || c == '\t')
 }
 
-pub fn find(lists: &NameLists, text: &str, out: &mut Vec<PhiSpan>) {
-    let words = words(text);
-    let common = |w: &Word<'_>| COMMON_WORDS.contains(&w.lower.as_str());
+pub fn find(lists: &NameLists, text: &str, words: &[Word<'_>], out: &mut Vec<PhiSpan>) {
+    let common = |w: &Word<'_>| COMMON_WORDS.contains(&w.lower.as_ref());
     let mut i = 0;
     while i < words.len() {
         let word = &words[i];
         let after_title = i > 0
-            && TITLES.contains(&words[i - 1].lower.as_str())
+            && TITLES.contains(&words[i - 1].lower.as_ref())
             && adjacent(text, &words[i - 1], word);
-        let cue = cue_before(&words, i, text);
+        let cue = cue_before(words, i, text);
         // "Family, Given" as records list people.
         let inverted = word.capitalised()
             && lists.is_family(&word.lower)
@@ -388,15 +408,15 @@ pub fn find(lists: &NameLists, text: &str, out: &mut Vec<PhiSpan>) {
             // taken as the family name, listed or not (the lists are American; names are not).
             let part = next.initial()
                 || (next.capitalised() && !common(next))
-                || (PARTICLES.contains(&next.lower.as_str())
+                || (PARTICLES.contains(&next.lower.as_ref())
                     && words.get(j + 1).is_some_and(Word::capitalised))
-                || (SUFFIXES.contains(&next.lower.as_str())
+                || (SUFFIXES.contains(&next.lower.as_ref())
                     && next.text.chars().all(|c| c.is_uppercase() || c == '.')
                     && next.text.len() >= 2);
             if !part {
                 break;
             }
-            if !PARTICLES.contains(&next.lower.as_str()) {
+            if !PARTICLES.contains(&next.lower.as_ref()) {
                 last = j;
             }
             j += 1;
@@ -444,5 +464,44 @@ fn cue_before(words: &[Word<'_>], i: usize, text: &str) -> Cue {
         Cue::Weak
     } else {
         Cue::None
+    }
+}
+
+/// The longest run of up to four capitalised words naming a listed place.
+pub fn find_places(lists: &NameLists, text: &str, words: &[Word<'_>], out: &mut Vec<PhiSpan>) {
+    if lists.places.is_empty() {
+        return;
+    }
+    let mut i = 0;
+    while i < words.len() {
+        if !words[i].capitalised() {
+            i += 1;
+            continue;
+        }
+        let mut matched = None;
+        let mut joined = words[i].lower.to_string();
+        if lists.places.contains(&joined) {
+            matched = Some(i);
+        }
+        let mut j = i + 1;
+        while j < words.len() && j - i < 4 && adjacent(text, &words[j - 1], &words[j]) {
+            joined.push(' ');
+            joined.push_str(&words[j].lower);
+            if lists.places.contains(&joined) {
+                matched = Some(j);
+            }
+            j += 1;
+        }
+        match matched {
+            Some(last) => {
+                out.push(PhiSpan {
+                    kind: PhiKind::Location,
+                    start: words[i].start,
+                    end: words[last].end,
+                });
+                i = last + 1;
+            }
+            None => i += 1,
+        }
     }
 }

@@ -62,6 +62,9 @@ pub struct Patterns {
     weekday: Regex,
     age: Regex,
     zip: Regex,
+    zip_labelled: Regex,
+    street_named: Regex,
+    street_suffixed: Regex,
     address: Regex,
     po_box: Regex,
     city_state: Regex,
@@ -107,7 +110,16 @@ impl Patterns {
             age: compiled(
                 r"(?i)\b(?:(\d{2,3})\s*-?\s*(?:years?|yrs?|y/o|yo)(?:[\s-]*old)?|age[d]?\s*:?\s*(\d{2,3}))\b",
             ),
-            zip: compiled(r"(?i)(?:\b[A-Z]{2}\s+|\bzip(?:\s*code)?\s*:?\s*)(\d{5}(?:-\d{4})?)\b"),
+            zip: compiled(r"(?:\b[A-Z]{2}\s+)(\d{5}(?:-\d{4})?)\b"),
+            zip_labelled: compiled(
+                r"(?i)\b(?:zip|postal|post)\s*(?:code)?(?:\s+is)?\s*[:#]?\s*([a-z0-9]{2,5}(?:[ -][a-z0-9]{2,4})?)\b",
+            ),
+            street_named: compiled(
+                r"(?i)\b(?:\d{1,6}\s+)?(?:rua|avenida|avda\.|av\.|calle|carrer|via|viale|piazza|rue|chemin|strada|ulica|ul\.|trg|plaza|praça|largo|travessa|allée|impasse)\s+[\p{L}\p{M}.' -]{2,40}?\s+\d{1,5}[a-z]?\b(?:,?\s+(?:apt|apartment|suite|ste|unit|#)\.?\s*[\w-]+)?",
+            ),
+            street_suffixed: compiled(
+                r"(?i)\b(?:\d{1,6}\s+)?[\p{L}\p{M}-]+(?:strasse|straße|str\.|weg|gasse|platz|allee|damm|katu|gatan|vägen|vej|gade|laan|straat|plein|kade|utca|ulice|cesta)\s+\d{1,5}[a-z]?\b(?:,?\s+(?:apt|apartment|suite|ste|unit|#)\.?\s*[\w-]+)?",
+            ),
             address: compiled(
                 r"(?i)\b\d{1,6}[a-z]?\s+(?:[a-z0-9][\w'.-]*\s+){0,4}(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|ter|circle|cir|parkway|pkwy|highway|hwy|square|sq|trail|trl|alley|crescent|close|gardens)\b\.?(?:,?\s+(?:apt|apartment|suite|ste|unit|#)\.?\s*[\w-]+)?",
             ),
@@ -218,8 +230,17 @@ impl Patterns {
                 push(PhiKind::ZipCode, m.start(), m.end());
             }
         }
-        for m in self.address.find_iter(text) {
-            push(PhiKind::StreetAddress, m.start(), m.end());
+        for c in self.zip_labelled.captures_iter(text) {
+            if let Some(m) = c.get(1)
+                && m.as_str().bytes().any(|b| b.is_ascii_digit())
+            {
+                push(PhiKind::ZipCode, m.start(), m.end());
+            }
+        }
+        for pattern in [&self.address, &self.street_named, &self.street_suffixed] {
+            for m in pattern.find_iter(text) {
+                push(PhiKind::StreetAddress, m.start(), m.end());
+            }
         }
         for m in self.po_box.find_iter(text) {
             push(PhiKind::StreetAddress, m.start(), m.end());

@@ -9,7 +9,12 @@ pub(crate) fn detector() -> PhiDetector {
     let family = catalog
         .tool_file("phi/family_names.txt")
         .expect("family names");
-    PhiDetector::new(NameLists::parse(&given.text, &family.text).expect("lists"))
+    let places = catalog.tool_file("phi/places.txt").expect("places");
+    PhiDetector::new(
+        NameLists::parse(&given.text, &family.text)
+            .expect("lists")
+            .with_places(&places.text),
+    )
 }
 
 fn found(text: &str) -> Vec<(PhiKind, &str)> {
