@@ -9,6 +9,7 @@
 //! `CONSILIUM_BENCH_QUICK=1` runs fewer iterations.
 
 #[path = "support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 
 use std::time::{Duration, Instant};

@@ -12,8 +12,7 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use consilium::app::{App, AppParts};
-use consilium::config::Config;
+use consilium::app::App;
 use consilium::evaluation::trace::{TraceInput, TraceSource};
 use support::percentile;
 
@@ -70,11 +69,7 @@ async fn main() -> anyhow::Result<()> {
     let screens = if quick { 2_000 } else { 20_000 };
     let total = if quick { 2_000 } else { 10_000 };
     let dir = tempfile::TempDir::new()?;
-    let mut config = Config::default();
-    config.store.path = Some(dir.path().join("consilium.sqlite"));
-    let app: Arc<App> = App::assemble(config, AppParts::default())
-        .await
-        .map_err(|e| anyhow::anyhow!("the app did not start: {e}"))?;
+    let app: Arc<App> = support::app_in(&dir).await?;
     let owner = app.local_owner.id.clone();
     let evaluation = &app.evaluation;
 

@@ -8,6 +8,7 @@
 //! Measured at 1 and 16 concurrent callers. `CONSILIUM_BENCH_QUICK=1` runs fewer calls.
 
 #[path = "support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 
 use std::sync::Arc;

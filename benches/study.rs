@@ -14,8 +14,7 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use consilium::app::{App, AppParts};
-use consilium::config::Config;
+use consilium::app::App;
 use consilium::study::deck_settings;
 use consilium::study::decks::NewCard;
 use consilium::study::scheduler::Rating;
@@ -117,11 +116,7 @@ async fn main() -> anyhow::Result<()> {
     let reviews = if quick { 1_000 } else { 10_000 };
     let searches = if quick { 500 } else { 5_000 };
     let dir = tempfile::TempDir::new()?;
-    let mut config = Config::default();
-    config.store.path = Some(dir.path().join("consilium.sqlite"));
-    let app: Arc<App> = App::assemble(config, AppParts::default())
-        .await
-        .map_err(|e| anyhow::anyhow!("the app did not start: {e}"))?;
+    let app: Arc<App> = support::app_in(&dir).await?;
     let owner = app.local_owner.id.clone();
     let decks = &app.decks;
     let deck = decks

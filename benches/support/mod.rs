@@ -1,7 +1,11 @@
-//! What the access and router benchmarks share: percentiles of sorted samples, and the
-//! metering request the server builds for a call.
+//! What the benchmarks share: percentiles of sorted samples, the metering request the
+//! server builds for a call, and the real app on a SQLite file in a temporary folder.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use consilium::app::{App, AppParts};
+use consilium::config::Config;
 
 use consilium::identity::{AuthMethod, Principal};
 use consilium::metering::CallRequest;
@@ -32,4 +36,13 @@ pub fn call_request(
         feature_units: 0,
         token_estimate,
     }
+}
+
+/// The app with production's defaults on a fresh SQLite file inside `dir`.
+pub async fn app_in(dir: &tempfile::TempDir) -> anyhow::Result<Arc<App>> {
+    let mut config = Config::default();
+    config.store.path = Some(dir.path().join("consilium.sqlite"));
+    App::assemble(config, AppParts::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("the app did not start: {e}"))
 }
