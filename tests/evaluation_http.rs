@@ -359,3 +359,59 @@ async fn redact_phi_replaces_masks_and_hashes() {
     assert!(failed);
     assert_eq!(error["code"], "INVALID_ARGUMENTS");
 }
+
+#[tokio::test]
+async fn malformed_submissions_are_refused_and_nothing_is_stored() {
+    let server = HttpServer::start_plain().await;
+    let (client, _) = server.connect().await;
+    let ok = json!({ "model": "m", "domain": "healthcare", "output": "fine" });
+    let cases = [
+        (json!({ "trace": ok, "traces": [ok] }), "either"),
+        (json!({}), "either"),
+        (json!({ "traces": [] }), "1–100"),
+        (json!({ "traces": vec![ok.clone(); 101] }), "1–100"),
+        (
+            json!({ "trace": { "model": "m", "domain": "healthcare", "output": "x".repeat(600 * 1024) } }),
+            "bytes",
+        ),
+        (
+            json!({ "trace": { "model": "", "domain": "healthcare", "output": "x" } }),
+            "model",
+        ),
+        (
+            json!({ "trace": { "model": "m", "domain": "healthcare", "output": "x", "started_at": "soon" } }),
+            "started_at",
+        ),
+        (
+            json!({ "trace": { "model": "m", "domain": "healthcare", "output": "x", "colour": "red" } }),
+            "colour",
+        ),
+        (
+            json!({ "trace": { "model": "m", "domain": "healthcare", "output": "x", "input": [{ "role": "robot", "content": "x" }] } }),
+            "robot",
+        ),
+    ];
+    for (arguments, expected) in cases {
+        let (failed, error, _) = common::outcome(&client, "submit_trace", arguments).await;
+        assert!(failed, "{expected}");
+        assert_eq!(error["code"], "INVALID_ARGUMENTS", "{expected}: {error}");
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(expected)),
+            "{expected}: {error}"
+        );
+    }
+    let recent = read(&client, "consilium://traces/recent")
+        .await
+        .expect("recent");
+    assert_eq!(recent["traces"], json!([]));
+    let (failed, error, _) = common::outcome(
+        &client,
+        "redact_phi",
+        json!({ "text": "x".repeat(1024 * 1024 + 1) }),
+    )
+    .await;
+    assert!(failed);
+    assert_eq!(error["code"], "INVALID_ARGUMENTS", "{error}");
+}

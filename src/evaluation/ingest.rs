@@ -11,8 +11,8 @@ use serde_json::json;
 
 use super::judge::{self, JudgeOutcome};
 use super::packs::Severity;
-use super::phi::{RedactionMode, redact};
-use super::pipeline::{Finding, verdict};
+use super::phi::{PhiSpan, RedactionMode, redact};
+use super::pipeline::{Finding, PhiByField, verdict};
 use super::store::{Evaluation, EvaluationStoreError, NewTrace, TraceBody};
 use super::trace::{MAX_BATCH, TraceInput, TraceMessage, TraceSource, TraceTexts};
 use crate::identity::UserId;
@@ -160,31 +160,40 @@ fn screen_one(
             pipeline.screen(pack, &texts, &trace_id),
         )
     });
-    let (pack_version, findings, phi_counts, judge_reason, classifiers) = match screening {
-        Some((version, s)) => (
-            version,
-            s.findings,
-            s.phi.counts(),
-            s.judge_reason,
-            s.classifiers,
-        ),
+    let (pack_version, findings, phi, judge_reason, classifiers) = match screening {
+        Some((version, s)) => (version, s.findings, s.phi, s.judge_reason, s.classifiers),
         None => (
             String::new(),
             Vec::new(),
-            Default::default(),
+            PhiByField::default(),
             None,
             Vec::new(),
         ),
     };
     let screening_micros = started.elapsed().as_micros() as u64;
+    let phi_counts = phi.counts();
     let phi_found: usize = phi_counts.values().sum();
+    let redacting = !keep_phi && phi_found > 0;
     let detector = pipeline.phi();
+    // The joined texts were searched by the screening: their spans are reused. Single
+    // messages and the system field as given are searched on their own.
     let scrub = |text: &str| {
-        if keep_phi || phi_found == 0 {
-            text.to_string()
-        } else {
+        if redacting {
             redact(text, &detector.detect(text), RedactionMode::Replace, b"")
+        } else {
+            text.to_string()
         }
+    };
+    let stored_texts = if redacting {
+        let replace =
+            |text: &str, spans: &[PhiSpan]| redact(text, spans, RedactionMode::Replace, b"");
+        TraceTexts {
+            input: replace(&texts.input, &phi.input),
+            system: replace(&texts.system, &phi.system),
+            output: replace(&texts.output, &phi.output),
+        }
+    } else {
+        texts
     };
     let body = TraceBody {
         system: input.system.as_deref().map(scrub),
@@ -196,17 +205,8 @@ fn screen_one(
                 content: scrub(&m.content),
             })
             .collect(),
-        output: scrub(&input.output),
+        output: stored_texts.output.clone(),
         metadata: input.metadata.clone(),
-    };
-    let stored_texts = if keep_phi || phi_found == 0 {
-        texts
-    } else {
-        TraceTexts {
-            input: scrub(&texts.input),
-            system: scrub(&texts.system),
-            output: body.output.clone(),
-        }
     };
     let evaluation = Evaluation {
         id: uuid::Uuid::new_v4().to_string(),
@@ -246,7 +246,7 @@ fn screen_one(
         started_at: input.started_at,
         ended_at: input.ended_at,
         phi_found,
-        phi_redacted: !keep_phi && phi_found > 0,
+        phi_redacted: redacting,
         body,
     };
     let ingested = Ingested {

@@ -15,7 +15,7 @@ use super::packs::{Pack, Severity};
 use super::pipeline::Finding;
 use super::trace::TraceTexts;
 use crate::identity::UserId;
-use crate::llm::structured::read_checked;
+use crate::llm::structured::{read_checked, retry_request};
 use crate::llm::{
     ClientModel, CompletionRequest, Message, ResponseSchema, Route, RouteError, Router,
 };
@@ -192,17 +192,15 @@ pub async fn judge(request: JudgeRequest<'_>) -> JudgeOutcome {
                     problems.join("; ")
                 ));
                 messages.push(Message::assistant(routed.text));
-                messages.push(Message::user(format!(
-                    "That reply cannot be used. Problems:\n- {}\nReply again with the whole corrected JSON object only.",
-                    problems.join("\n- ")
-                )));
+                messages.push(Message::user(retry_request(&problems)));
             }
         }
     }
     outcome
 }
 
-fn failed(reason: &'static str, why: String) -> JudgeOutcome {
+/// A judging that did not happen or gave no usable reply, and why.
+pub fn failed(reason: &'static str, why: String) -> JudgeOutcome {
     JudgeOutcome {
         status: "failed".into(),
         reason: reason.into(),

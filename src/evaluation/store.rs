@@ -455,12 +455,28 @@ impl Traces {
             .await?)
     }
 
-    /// The tenant's settings and hashing salt, made on first use.
+    /// The tenant's settings and hashing salt, made on first use. Read on every ingest, so
+    /// the writer is asked only the first time.
     pub async fn settings(
         &self,
         owner: &UserId,
     ) -> Result<(Settings, Vec<u8>), EvaluationStoreError> {
         let user = owner.to_string();
+        let key = user.clone();
+        let known = self
+            .store
+            .read(move |c| {
+                Ok(c.query_row(
+                    "SELECT keep_phi, hash_salt FROM evaluation_settings WHERE user_id = ?1",
+                    params![key],
+                    |r| Ok((r.get::<_, bool>(0)?, r.get::<_, Vec<u8>>(1)?)),
+                )
+                .optional()?)
+            })
+            .await?;
+        if let Some((keep, salt)) = known {
+            return Ok((Settings { keep_phi: keep }, salt));
+        }
         let mut salt = [0u8; 32];
         crate::identity::fill_random(&mut salt).map_err(|_| EvaluationStoreError::Sealing)?;
         let now = self.now();

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::IngestError;
-use super::judge::{JUDGE_FEATURE, JudgeOutcome, JudgeRequest, judge};
+use super::judge::{self, JUDGE_FEATURE, JudgeOutcome, JudgeRequest};
 use super::packs::PackSummary;
 use super::phi::{PhiKind, PhiSpan, RedactionMode, redact};
 use super::pipeline::Finding;
@@ -297,11 +297,11 @@ async fn run_judge(
 ) -> JudgeOutcome {
     let evaluation = &app.evaluation;
     let Some(pack) = evaluation.pipeline.pack(&item.evaluation.domain) else {
-        return failed_outcome(reason, "the domain's rule pack is gone");
+        return judge::failed(reason, "the domain's rule pack is gone".into());
     };
     let rubric = evaluation.rubric(pack);
     let tier1: Vec<Finding> = item.evaluation.findings.clone();
-    judge(JudgeRequest {
+    judge::judge(JudgeRequest {
         router: &app.llm,
         user: &principal.user_id,
         client_model,
@@ -312,19 +312,6 @@ async fn run_judge(
         reason,
     })
     .await
-}
-
-fn failed_outcome(reason: &'static str, why: &str) -> JudgeOutcome {
-    JudgeOutcome {
-        status: "failed".into(),
-        reason: reason.into(),
-        reply: None,
-        failure: Some(why.into()),
-        model: None,
-        tokens_in: 0,
-        tokens_out: 0,
-        cost_micro_usd: 0,
-    }
 }
 
 /// Judges after the call has answered, metered as a call of its own under the feature
@@ -370,7 +357,7 @@ fn judge_in_background(
                 );
                 outcome
             }
-            Err(error) => failed_outcome(reason, &format!("the judge was not run: {error}")),
+            Err(error) => judge::failed(reason, format!("the judge was not run: {error}")),
         };
         let owner = principal.user_id.clone();
         match app

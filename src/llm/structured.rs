@@ -31,3 +31,11 @@ pub fn read_checked<T: DeserializeOwned>(
         Err(problems)
     }
 }
+
+/// What a model is told when its reply failed `problems`: try once more, whole.
+pub fn retry_request(problems: &[String]) -> String {
+    format!(
+        "That reply cannot be used. Problems:\n- {}\nReply again with the whole corrected JSON object only.",
+        problems.join("\n- ")
+    )
+}

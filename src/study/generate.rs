@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use crate::llm::structured::read_checked as read;
+use crate::llm::structured::{read_checked as read, retry_request};
 use crate::llm::{ClientModel, CompletionRequest, Message, ResponseSchema, Route, ServedBy};
 use crate::mcp::{ToolContext, ToolError};
 
@@ -91,10 +91,7 @@ where
                     "a generated reply failed its checks"
                 );
                 messages.push(Message::assistant(routed.text));
-                messages.push(Message::user(format!(
-                    "That reply cannot be used. Problems:\n- {}\nReply again with the whole corrected JSON object only.",
-                    problems.join("\n- ")
-                )));
+                messages.push(Message::user(retry_request(&problems)));
                 last_problems = problems;
             }
         }
