@@ -415,3 +415,213 @@ async fn malformed_submissions_are_refused_and_nothing_is_stored() {
     assert!(failed);
     assert_eq!(error["code"], "INVALID_ARGUMENTS", "{error}");
 }
+
+const OTLP_FIXTURE: &str = include_str!("otlp/export_trace_request.json");
+
+async fn post_spans(
+    url: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: Vec<u8>,
+    extra: &[(&str, &str)],
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", content_type)
+        .body(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    for (name, value) in extra {
+        request = request.header(*name, *value);
+    }
+    let response = within("POST /v1/traces", request.send())
+        .await
+        .expect("the server answers");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("a body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// An exporter's request in the OTLP/JSON shape: three LLM spans in the GenAI, legacy and
+/// OpenInference vocabularies beside an HTTP span, an embeddings span and a chat span
+/// recorded without content.
+#[tokio::test]
+async fn opentelemetry_spans_land_as_evaluated_traces() {
+    let (dir, db) = fresh_db();
+    let ada = common::user_with_key(&db, "ada@example.org", "pro", "eval");
+    let reader = common::user_with_key(&db, "rita@example.org", "pro", "health");
+    let server = HttpServer::spawn_on(dir, db, &[], &[]).await;
+    let url = server.url("/v1/traces");
+    let fixture = OTLP_FIXTURE.as_bytes().to_vec();
+
+    // The door and the edge: no credential, a credential without the eval scope, protobuf,
+    // malformed JSON, a span naming an unknown rule pack. Nothing is stored by any of them.
+    let (status, _) = post_spans(&url, None, "application/json", fixture.clone(), &[]).await;
+    assert_eq!(status, 401);
+    let (status, body) = post_spans(
+        &url,
+        Some(&reader),
+        "application/json",
+        fixture.clone(),
+        &[],
+    )
+    .await;
+    assert_eq!((status, body["code"].as_u64()), (403, Some(7)), "{body}");
+    let (status, body) = post_spans(
+        &url,
+        Some(&ada),
+        "application/x-protobuf",
+        vec![0x0a, 0x00],
+        &[],
+    )
+    .await;
+    assert_eq!(status, 415);
+    assert!(
+        body["message"].as_str().unwrap().contains("http/json"),
+        "{body}"
+    );
+    let (status, body) = post_spans(
+        &url,
+        Some(&ada),
+        "application/json",
+        b"{\"resourceSpans\": 7}".to_vec(),
+        &[],
+    )
+    .await;
+    assert_eq!((status, body["code"].as_u64()), (400, Some(3)), "{body}");
+    let unknown = OTLP_FIXTURE.replace("\"legal\"", "\"astrology\"");
+    let (status, body) = post_spans(
+        &url,
+        Some(&ada),
+        "application/json",
+        unknown.into_bytes(),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("00f067aa0ba902b7")
+            && message.contains("astrology")
+            && message.contains("nothing was stored"),
+        "{message}"
+    );
+
+    let (client, _) = connect_http_as(&server.mcp_url(), &ada).await;
+    let recent = read(&client, "consilium://traces/recent")
+        .await
+        .expect("recent");
+    assert_eq!(
+        recent["traces"].as_array().unwrap().len(),
+        0,
+        "nothing half-stored"
+    );
+
+    // Gzip, as the collector and most SDKs send it.
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut encoder, &fixture).unwrap();
+    let (status, body) = post_spans(
+        &url,
+        Some(&ada),
+        "application/json",
+        encoder.finish().unwrap(),
+        &[("content-encoding", "gzip")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["partialSuccess"]["rejectedSpans"], json!(1), "{body}");
+    assert!(
+        body["partialSuccess"]["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("content capture")
+    );
+
+    let recent = read(&client, "consilium://traces/recent")
+        .await
+        .expect("recent");
+    let traces = recent["traces"].as_array().unwrap();
+    assert_eq!(traces.len(), 3, "{recent}");
+    let mut by_model: std::collections::BTreeMap<String, Value> = Default::default();
+    for t in traces {
+        let trace = read(
+            &client,
+            &format!("consilium://traces/{}", t["trace_id"].as_str().unwrap()),
+        )
+        .await
+        .expect("the trace");
+        by_model.insert(t["model"].as_str().unwrap().to_string(), trace);
+    }
+
+    // The GenAI span: dosing without a disclaimer, the patient's name and record number
+    // stored replaced.
+    let dosing = &by_model["gpt-4o-mini-2024-07-18"];
+    assert_eq!(dosing["trace"]["source"], "otlp");
+    assert_eq!(
+        dosing["trace"]["external_id"],
+        "5b8efff798038103d269b633813fc60c/eee19b7ec3c1b173"
+    );
+    assert_eq!(
+        (
+            dosing["trace"]["input_tokens"].as_u64(),
+            dosing["trace"]["latency_ms"].as_u64()
+        ),
+        (Some(42), Some(830))
+    );
+    let stored = dosing["trace"].to_string();
+    assert!(
+        !stored.contains("Gonzalez") && !stored.contains("A1234567"),
+        "{stored}"
+    );
+    let rules: Vec<&str> = dosing["evaluation"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules.contains(&"healthcare/dosing-without-disclaimer"),
+        "{rules:?}"
+    );
+    assert_eq!(dosing["evaluation"]["verdict"], "fail");
+
+    // The legacy span: chest pain not sent to emergency services.
+    let legacy = &by_model["gpt-3.5-turbo-0125"];
+    let findings = legacy["evaluation"]["findings"].to_string();
+    assert!(
+        findings.contains("healthcare/emergency-not-directed"),
+        "{findings}"
+    );
+    assert_eq!(legacy["trace"]["input_tokens"], 20);
+
+    // The OpenInference span, sent to the legal pack by its own attribute: a disclaimer
+    // present, a citation in a real format.
+    let legal = &by_model["gpt-4o"];
+    assert_eq!(legal["trace"]["domain"], "legal");
+    assert_eq!(legal["evaluation"]["verdict"], "pass", "{legal}");
+
+    // Spans without a domain anywhere take the header's.
+    let bare = serde_json::to_vec(&json!({ "resourceSpans": [{ "scopeSpans": [{ "spans": [{
+        "traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203332", "name": "chat",
+        "attributes": [
+            { "key": "gen_ai.request.model", "value": { "stringValue": "m" } },
+            { "key": "gen_ai.completion.0.content", "value": { "stringValue": "Hold the position." } },
+        ],
+    }]}]}]}))
+    .unwrap();
+    let (status, body) = post_spans(&url, Some(&ada), "application/json", bare.clone(), &[]).await;
+    assert_eq!(status, 400, "no domain: {body}");
+    let (status, body) = post_spans(
+        &url,
+        Some(&ada),
+        "application/json",
+        bare,
+        &[("x-consilium-domain", "robotics")],
+    )
+    .await;
+    assert_eq!((status, body), (200, json!({})));
+}

@@ -50,9 +50,14 @@ impl super::Evaluation {
         inputs: Vec<TraceInput>,
         source: TraceSource,
     ) -> Result<Vec<Ingested>, IngestError> {
-        if inputs.is_empty() || inputs.len() > MAX_BATCH {
+        // An exporter's batch is larger than a tool call's (512 spans by default).
+        let most = match source {
+            TraceSource::Mcp => MAX_BATCH,
+            TraceSource::Otlp => super::otlp::MAX_SPANS,
+        };
+        if inputs.is_empty() || inputs.len() > most {
             return Err(IngestError::Batch(format!(
-                "send 1–{MAX_BATCH} traces at a time"
+                "send 1–{most} traces at a time"
             )));
         }
         for (index, input) in inputs.iter().enumerate() {

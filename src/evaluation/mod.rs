@@ -1,18 +1,21 @@
 //! Trace evaluation: AI applications submit traces of their LLM calls (the `submit_trace`
-//! tool, later OTLP spans); each is screened by its domain's rule pack and the PHI detector
-//! (tier 1, microseconds), by any cheap classifiers (tier 2), and when the pack asks, by an
-//! LLM judge with the domain's rubric (tier 3, in the background unless the caller waits).
-//! Traces are stored per tenant, sealed, with PHI replaced unless the tenant opted in;
-//! evaluations hold findings, never trace text. Subscribers of `consilium://traces/recent`
-//! and `consilium://evaluations/{id}` hear when an evaluation completes.
+//! tool, or OTLP spans at `POST /v1/traces`); each is screened by its domain's rule pack
+//! and the PHI detector (tier 1, microseconds), by any cheap classifiers (tier 2), and when
+//! the pack asks, by an LLM judge with the domain's rubric (tier 3, in the background
+//! unless the caller waits). Traces are stored per tenant, sealed, with PHI replaced unless
+//! the tenant opted in; evaluations hold findings, never trace text. Subscribers of
+//! `consilium://traces/recent` and `consilium://evaluations/{id}` hear when an evaluation
+//! completes.
 //!
-//! `trace` shapes and checks input, `packs` compiles the rule packs, `phi` finds and
-//! redacts identifiers, `pipeline` runs tiers 1–2, `judge` tier 3, `store` keeps traces,
-//! `ingest` puts them together and `tools` is the MCP surface. Nothing here logs trace
-//! text or sends unredacted PHI to a judge unless the tenant opted in.
+//! `trace` shapes and checks input, `otlp` reads OpenTelemetry spans, `packs` compiles the
+//! rule packs, `phi` finds and redacts identifiers, `pipeline` runs tiers 1–2, `judge`
+//! tier 3, `store` keeps traces, `ingest` puts them together and `tools` is the MCP
+//! surface. Nothing here logs trace text or sends
+//! unredacted PHI to a judge unless the tenant opted in.
 
 pub mod ingest;
 pub mod judge;
+pub mod otlp;
 pub mod packs;
 pub mod phi;
 pub mod pipeline;
@@ -27,6 +30,10 @@ use std::sync::Arc;
 
 pub use ingest::{IngestError, Ingested};
 pub use tools::register;
+pub(crate) use tools::{announce, judge_in_background};
+
+/// The metered feature trace ingestion counts under, whichever way traces arrive.
+pub const TRACE_FEATURE: &str = "trace";
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::identity::Clock;

@@ -316,7 +316,7 @@ async fn run_judge(
 
 /// Judges after the call has answered, metered as a call of its own under the feature
 /// `judge`; a refusal by the limits is a failed judging, recorded as such.
-fn judge_in_background(
+pub(crate) fn judge_in_background(
     app: Arc<App>,
     principal: Principal,
     item: super::Ingested,
@@ -373,7 +373,11 @@ fn judge_in_background(
 
 /// Tells the owner's subscribed sessions that their recent traces (and an evaluation)
 /// changed.
-fn announce(app: &Arc<App>, owner: &crate::identity::UserId, evaluation_id: Option<&str>) {
+pub(crate) fn announce(
+    app: &Arc<App>,
+    owner: &crate::identity::UserId,
+    evaluation_id: Option<&str>,
+) {
     let app = app.clone();
     let owner = owner.clone();
     let mut uris = vec![RECENT_URI.to_string()];

@@ -1,6 +1,7 @@
-//! Authentication at the door of the MCP routes (`/mcp`, `/sse`, `/messages`): every request
-//! must carry `Authorization: Bearer` with an API key or an access token, and goes on with
-//! the [`Principal`] it proved in its extensions, where the MCP handler reads it.
+//! Authentication at the door of the MCP and OTLP routes (`/mcp`, `/sse`, `/messages`,
+//! `/v1/traces`): every request must carry `Authorization: Bearer` with an API key or an
+//! access token, and goes on with the [`Principal`] it proved in its extensions, where the
+//! handlers read it.
 //!
 //! Only when the operator turned authentication off (`--insecure-no-auth`, loopback binds
 //! only) may a request without credentials pass, acting as the local owner. Credentials are

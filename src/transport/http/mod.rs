@@ -1,12 +1,14 @@
 //! The HTTP transports: streamable HTTP at `/mcp` (stateful sessions, rmcp's service), the
-//! legacy HTTP+SSE transport of protocol 2024-11-05 at `/sse` and `/messages`, and the
-//! `/healthz` and `/readyz` probes, all behind the same guard, body limit and timeout.
+//! legacy HTTP+SSE transport of protocol 2024-11-05 at `/sse` and `/messages`, OTLP/JSON
+//! trace export at `/v1/traces`, and the `/healthz` and `/readyz` probes, all behind the
+//! same guard, body limit and timeout.
 
 mod door;
 mod guard;
 mod health;
 mod json_rpc_errors;
 mod legacy_sse;
+mod otlp;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -94,11 +96,12 @@ pub fn router(app: Arc<App>, sessions: CancellationToken) -> Router {
         streamable_sessions,
         config,
     );
-    // Only the MCP routes need credentials; the probes and the sign-in routes must not.
+    // Only the MCP and OTLP routes need credentials; the probes and the sign-in routes must not.
     let mcp_routes = Router::new()
         .nest_service("/mcp", streamable)
         .route("/sse", get(legacy_sse::open_stream))
         .route("/messages", post(legacy_sse::post_message))
+        .route("/v1/traces", post(otlp::export_traces))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             door::authenticate,
