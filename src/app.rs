@@ -438,6 +438,7 @@ fn build_registry(catalog: &Catalog, options: AppOptions) -> Result<Registry, Ve
     crate::consensus::register(&mut builder);
     crate::study::register(&mut builder);
     crate::evaluation::register(&mut builder);
+    crate::compliance::register(&mut builder);
     crate::llm::tools::register(&mut builder);
     #[cfg(feature = "conformance")]
     if options.conformance_fixtures {

@@ -22,6 +22,7 @@ pub mod auth;
 pub mod catalog;
 pub mod chat;
 pub mod cli;
+pub mod compliance;
 pub mod config;
 #[cfg(feature = "conformance")]
 pub mod conformance;

@@ -42,7 +42,7 @@ pub struct AuditFilter {
 }
 
 /// One entry as stored, for display.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct StoredAuditEntry {
     pub seq: u64,
     /// RFC 3339 UTC, microseconds.
