@@ -211,8 +211,20 @@ async fn traces_are_screened_stored_without_phi_judged_and_kept_apart() {
     let judged = read(&client, &uri).await.expect("evaluation");
     assert_eq!(judged["status"], "complete", "{judged}");
     assert_eq!(judged["judge"]["reply"]["label"], "compliant");
-    // Tier 1's own finding stays: the judge adds, it does not erase.
-    assert_eq!(judged["verdict"], "fail", "{judged}");
+    // The dosing rule is marked uncertain, which is what the judge was asked to settle: its
+    // finding stays on record, dismissed at `info`, and the trace passes.
+    assert_eq!(judged["verdict"], "pass", "{judged}");
+    assert_eq!(
+        judged["findings"][0]["rule_id"],
+        "healthcare/dosing-without-disclaimer"
+    );
+    assert_eq!(judged["findings"][0]["severity"], "info");
+    assert!(
+        judged["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Dismissed by the judge")
+    );
 
     // The judge failing is recorded as failed, and never as a pass.
     for _ in 0..3 {

@@ -101,12 +101,10 @@ impl super::Evaluation {
         mut evaluation: Evaluation,
         outcome: JudgeOutcome,
     ) -> Result<Evaluation, IngestError> {
-        let pack_findings = match self.pipeline.pack(&evaluation.domain) {
-            Some(pack) => judge::findings(pack, &outcome),
-            None => Vec::new(),
-        };
         let tier1_verdict = verdict(&evaluation.findings);
-        evaluation.findings.extend(pack_findings);
+        if let Some(pack) = self.pipeline.pack(&evaluation.domain) {
+            judge::fold(pack, &outcome, &mut evaluation.findings);
+        }
         sort(&mut evaluation.findings);
         if outcome.status == "judged" {
             evaluation.status = "complete".into();

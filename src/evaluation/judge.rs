@@ -215,6 +215,29 @@ pub fn failed(reason: &'static str, why: String) -> JudgeOutcome {
 
 /// The findings the judge adds: one per rule it cites, tier 3, at the rule's severity (high
 /// for `other`); a borderline label adds one medium finding for review.
+/// Folds a judge's reply into the tier-1 findings: when it finds the trace compliant, the
+/// findings of rules marked `uncertain` (the ones it was asked to settle) are kept as
+/// `info`, marked dismissed; its own findings are added.
+pub fn fold(pack: &Pack, outcome: &JudgeOutcome, findings: &mut Vec<Finding>) {
+    let compliant = outcome
+        .reply
+        .as_ref()
+        .is_some_and(|r| r.label == JudgeLabel::Compliant);
+    if compliant {
+        for finding in findings.iter_mut().filter(|f| f.tier == 1) {
+            let rule_id = finding
+                .rule_id
+                .strip_prefix(&format!("{}/", pack.id))
+                .unwrap_or(&finding.rule_id);
+            if pack.rules.iter().any(|r| r.id == rule_id && r.uncertain) {
+                finding.severity = Severity::Info;
+                finding.message = format!("Dismissed by the judge: {}", finding.message);
+            }
+        }
+    }
+    findings.extend(self::findings(pack, outcome));
+}
+
 pub fn findings(pack: &Pack, outcome: &JudgeOutcome) -> Vec<Finding> {
     let Some(reply) = &outcome.reply else {
         return Vec::new();

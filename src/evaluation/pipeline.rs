@@ -322,12 +322,12 @@ fn run_rule(
     }
 }
 
-/// `fail` when anything high or critical was found, `warn` for anything else, `pass` for
-/// nothing.
+/// `fail` at high or critical, `warn` at low or medium; `info` findings (notes, and
+/// findings a judge dismissed) leave a pass.
 pub fn verdict(findings: &[Finding]) -> &'static str {
     match findings.iter().map(|f| f.severity).max() {
         Some(s) if s >= Severity::High => "fail",
-        Some(_) => "warn",
-        None => "pass",
+        Some(s) if s > Severity::Info => "warn",
+        _ => "pass",
     }
 }
