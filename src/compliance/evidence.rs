@@ -376,6 +376,8 @@ fn median(mut values: Vec<i64>) -> Option<u64> {
 
 type ModelTally = (ModelStats, u64, Vec<i64>);
 type LineTally = (UsageLine, Vec<i64>);
+/// A tenant's lines by (tool, feature).
+type TenantLines = BTreeMap<(String, Option<String>), LineTally>;
 
 const TRACES_IN_PERIOD: &str =
     "(?1 IS NULL OR t.user_id = ?1) AND t.received_at >= ?2 AND t.received_at < ?3";
@@ -850,10 +852,7 @@ fn usage(
             r.get::<_, i64>(10)?,
         ))
     })?;
-    let mut tenants: BTreeMap<
-        String,
-        (TenantUsage, BTreeMap<(String, Option<String>), LineTally>),
-    > = BTreeMap::new();
+    let mut tenants: BTreeMap<String, (TenantUsage, TenantLines)> = BTreeMap::new();
     for row in rows {
         let (user, email, plan, tool, feature, outcome, units, t_in, t_out, cost, latency) = row?;
         let (usage, lines) = tenants.entry(user.clone()).or_insert_with(|| {
