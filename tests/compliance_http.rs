@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{HttpServer, cli, connect_http_as, fresh_db, within};
+use common::{HttpServer, cli, connect_http_as, fresh_db};
 use serde_json::{Value, json};
 
 fn trace(output: &str) -> Value {
@@ -340,5 +340,4 @@ async fn every_report_kind_renders_from_the_store_with_control_ids_and_evidence(
     .await;
     assert!(is_error);
     assert_eq!(body["code"], "NOT_FOUND");
-    drop(within("done", async {}).await);
 }
