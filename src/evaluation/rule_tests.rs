@@ -67,7 +67,19 @@ const CASES: &[(&str, &str, Exchange, Exchange)] = &[
         "phi-in-output",
         (
             "Summarise the note.",
-            "Maria Gonzalez, MRN: A1234567, was admitted.",
+            "The patient, MRN: A1234567, was admitted.",
+        ),
+        (
+            "Summarise the note.",
+            "The patient was admitted with chest pain.",
+        ),
+    ),
+    (
+        "healthcare",
+        "identifying-details-in-output",
+        (
+            "Summarise the note.",
+            "Maria Gonzalez was admitted with chest pain.",
         ),
         (
             "Summarise the note.",

@@ -393,7 +393,9 @@ pub fn find(lists: &NameLists, text: &str, words: &[Word<'_>], out: &mut Vec<Phi
         } else if after_title || cue != Cue::None {
             !common(word) || after_title
         } else {
-            (lists.is_given(&word.lower) && !common(word)) || inverted
+            // Without a cue, a short word in capitals is an acronym ("AI", "ER"), not a name.
+            let acronym = word.text.len() <= 3 && word.text.chars().all(|c| c.is_ascii_uppercase());
+            (lists.is_given(&word.lower) && !common(word) && !acronym) || inverted
         };
         if !starts {
             i += 1;
