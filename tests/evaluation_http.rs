@@ -92,14 +92,18 @@ async fn traces_are_screened_stored_without_phi_judged_and_kept_apart() {
     let first = &result["results"][0];
     assert_eq!(first["verdict"], "fail", "{result}");
     assert_eq!(first["status"], "complete");
-    assert_eq!(first["severity"], "critical");
+    assert_eq!(first["severity"], "high");
     let rules: Vec<&str> = first["findings"]
         .as_array()
         .expect("findings")
         .iter()
         .filter_map(|f| f["rule_id"].as_str())
         .collect();
-    assert!(rules.contains(&"healthcare/phi-in-output"), "{rules:?}");
+    // A name in the reply is for the judge to weigh; a record number would fail it outright.
+    assert!(
+        rules.contains(&"healthcare/identifying-details-in-output"),
+        "{rules:?}"
+    );
     assert!(
         rules.contains(&"healthcare/dosing-without-disclaimer"),
         "{rules:?}"
