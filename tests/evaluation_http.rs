@@ -433,6 +433,7 @@ async fn malformed_submissions_are_refused_and_nothing_is_stored() {
 }
 
 const OTLP_FIXTURE: &str = include_str!("otlp/export_trace_request.json");
+const OTLP_PROTOBUF_FIXTURE: &[u8] = include_bytes!("otlp/export_trace_request.pb");
 
 async fn post_spans(
     url: &str,
@@ -464,7 +465,7 @@ async fn post_spans(
 
 /// An exporter's request in the OTLP/JSON shape: three LLM spans in the GenAI, legacy and
 /// OpenInference vocabularies beside an HTTP span, an embeddings span and a chat span
-/// recorded without content.
+/// recorded without content; then the body the OpenTelemetry Python SDK sent in protobuf.
 #[tokio::test]
 async fn opentelemetry_spans_land_as_evaluated_traces() {
     let (dir, db) = fresh_db();
@@ -487,19 +488,8 @@ async fn opentelemetry_spans_land_as_evaluated_traces() {
     )
     .await;
     assert_eq!((status, body["code"].as_u64()), (403, Some(7)), "{body}");
-    let (status, body) = post_spans(
-        &url,
-        Some(&ada),
-        "application/x-protobuf",
-        vec![0x0a, 0x00],
-        &[],
-    )
-    .await;
+    let (status, _) = post_spans(&url, Some(&ada), "text/plain", fixture.clone(), &[]).await;
     assert_eq!(status, 415);
-    assert!(
-        body["message"].as_str().unwrap().contains("http/json"),
-        "{body}"
-    );
     let (status, body) = post_spans(
         &url,
         Some(&ada),
@@ -640,4 +630,43 @@ async fn opentelemetry_spans_land_as_evaluated_traces() {
     )
     .await;
     assert_eq!((status, body), (200, json!({})));
+
+    // Protobuf, as the OpenTelemetry Python SDK's exporter sent it: answered in protobuf.
+    let protobuf = |body: Vec<u8>| {
+        reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(&ada)
+            .header("content-type", "application/x-protobuf")
+            .body(body)
+            .send()
+    };
+    let response = within("protobuf spans", protobuf(OTLP_PROTOBUF_FIXTURE.to_vec()))
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/x-protobuf");
+    assert!(
+        response.bytes().await.unwrap().is_empty(),
+        "a full success is an empty message"
+    );
+    let recent = read(&client, "consilium://traces/recent")
+        .await
+        .expect("recent");
+    assert_eq!(
+        recent["traces"].as_array().unwrap().len(),
+        3 + 1 + 3,
+        "{recent}"
+    );
+    let refused = within("bad protobuf", protobuf(vec![0x0a, 0xff, 0xff]))
+        .await
+        .expect("answered");
+    assert_eq!(refused.status(), 400);
+    assert_eq!(refused.headers()["content-type"], "application/x-protobuf");
+    let status_body = refused.bytes().await.unwrap();
+    assert_eq!(
+        status_body.first(),
+        Some(&0x08),
+        "google.rpc.Status starts with its code"
+    );
+    assert_eq!(status_body.get(1), Some(&3), "INVALID_ARGUMENT");
 }

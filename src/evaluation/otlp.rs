@@ -1,6 +1,6 @@
-//! OpenTelemetry spans (OTLP/JSON, an `ExportTraceServiceRequest`) turned into traces: the
-//! spans of LLM calls are found and read through three attribute vocabularies — the GenAI
-//! semantic conventions (`gen_ai.input.messages`, `gen_ai.output.messages`,
+//! OpenTelemetry spans (an OTLP `ExportTraceServiceRequest`, JSON or protobuf) turned into
+//! traces: the spans of LLM calls are found and read through three attribute vocabularies —
+//! the GenAI semantic conventions (`gen_ai.input.messages`, `gen_ai.output.messages`,
 //! `gen_ai.system_instructions`, `gen_ai.provider.name`, …), the older names instrumentations
 //! still emit (`gen_ai.system`, `gen_ai.usage.prompt_tokens`, indexed `gen_ai.prompt.N.*` and
 //! `gen_ai.completion.N.*`, prompt and completion span events), and OpenInference (`llm.*`,
@@ -22,8 +22,9 @@ pub const DOMAIN_ATTRIBUTE: &str = "consilium.domain";
 /// LLM spans one request may carry.
 pub const MAX_SPANS: usize = 1_000;
 
-/// The request body of `POST /v1/traces`, in the OTLP/JSON encoding. Unknown fields are
-/// ignored, as the OTLP specification requires of receivers.
+/// The request body of `POST /v1/traces` in the shape of the OTLP/JSON encoding (protobuf
+/// bodies are converted into it). Unknown fields are ignored, as the OTLP specification
+/// requires of receivers.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportTraceRequest {
@@ -208,8 +209,14 @@ pub enum OtlpError {
     TooMany(usize),
 }
 
+/// Reads an OTLP/JSON body.
 pub fn parse(body: &[u8]) -> Result<ExportTraceRequest, OtlpError> {
     serde_json::from_slice(body).map_err(|e| OtlpError::Malformed(e.to_string()))
+}
+
+/// Reads an OTLP/protobuf body.
+pub fn parse_protobuf(body: &[u8]) -> Result<ExportTraceRequest, OtlpError> {
+    proto::parse(body)
 }
 
 /// The LLM spans of `request` as traces. `default_domain` applies to spans whose span and
@@ -785,5 +792,6 @@ fn rfc3339(nanos: i128) -> Option<String> {
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true))
 }
 
+pub mod proto;
 #[cfg(test)]
 mod tests;

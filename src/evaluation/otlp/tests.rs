@@ -251,3 +251,100 @@ fn too_many_llm_spans_are_refused() {
         OtlpError::TooMany(MAX_SPANS + 1)
     );
 }
+
+/// The body the OpenTelemetry Python SDK's OTLP/HTTP exporter sent for four spans
+/// (`make_protobuf_fixture.py` beside it).
+const SDK_PROTOBUF: &[u8] = include_bytes!("../../../tests/otlp/export_trace_request.pb");
+
+#[test]
+fn an_sdk_exporters_protobuf_body_reads_like_its_json() {
+    let request = parse_protobuf(SDK_PROTOBUF).expect("the SDK's body decodes");
+    let mapped = map(&request, None).expect("maps");
+    assert_eq!(mapped.other_spans, 1, "the HTTP span");
+    let models: Vec<(&str, &str)> = mapped
+        .traces
+        .iter()
+        .map(|m| (m.trace.model.as_str(), m.trace.domain.as_str()))
+        .collect();
+    assert_eq!(
+        models,
+        [
+            ("gpt-4o-mini-2024-07-18", "healthcare"),
+            ("gpt-3.5-turbo", "healthcare"),
+            ("gpt-4o", "legal"),
+        ]
+    );
+    let first = &mapped.traces[0].trace;
+    assert_eq!(
+        (first.input_tokens, first.output_tokens),
+        (Some(42), Some(17))
+    );
+    assert_eq!(
+        first.output,
+        "Maria, take 800 mg of ibuprofen every 4 hours."
+    );
+    assert_eq!(first.metadata["service.name"], json!("triage-bot"));
+    assert_eq!(
+        first.metadata["gen_ai.response.finish_reasons"],
+        json!(["stop"])
+    );
+    let id = first.external_id.as_deref().expect("ids");
+    assert!(
+        id.len() == 32 + 1 + 16 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '/'),
+        "{id}"
+    );
+    assert!(first.started_at.is_some() && first.latency_ms.is_some());
+}
+
+#[test]
+fn the_json_fixture_survives_a_protobuf_round_trip() {
+    let json_request = parse(FIXTURE.as_bytes()).expect("parses");
+    let bytes = proto::encode_request_for_tests(&json_request);
+    let from_protobuf = map(&parse_protobuf(&bytes).expect("decodes"), None).expect("maps");
+    let from_json = mapped();
+    let shape =
+        |m: &Mapped| -> Vec<String> { m.traces.iter().map(|t| format!("{:?}", t.trace)).collect() };
+    assert_eq!(shape(&from_protobuf), shape(&from_json));
+}
+
+fn varint(mut n: usize, out: &mut Vec<u8>) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn field(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    varint(body.len(), &mut out);
+    out.extend_from_slice(body);
+    out
+}
+
+/// A request whose one resource attribute is an array nested `depth` deep.
+fn nested(depth: usize) -> Vec<u8> {
+    let mut any_value = Vec::new();
+    for _ in 0..depth {
+        // AnyValue.array_value (field 5) holding ArrayValue.values (field 1).
+        any_value = field(0x2a, &field(0x0a, &any_value));
+    }
+    let mut key_value = field(0x0a, b"k");
+    key_value.extend(field(0x12, &any_value));
+    let resource = field(0x0a, &key_value);
+    field(0x0a, &field(0x0a, &resource))
+}
+
+#[test]
+fn malformed_protobuf_is_refused() {
+    assert!(matches!(
+        parse_protobuf(&[0x0a, 0xff, 0xff]),
+        Err(OtlpError::Malformed(_))
+    ));
+    assert!(parse_protobuf(&nested(10)).is_ok());
+    // Nesting past the decoder's limit is an error, not a stack overflow.
+    assert!(matches!(
+        parse_protobuf(&nested(500)),
+        Err(OtlpError::Malformed(_))
+    ));
+}

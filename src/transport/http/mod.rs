@@ -1,5 +1,5 @@
 //! The HTTP transports: streamable HTTP at `/mcp` (stateful sessions, rmcp's service), the
-//! legacy HTTP+SSE transport of protocol 2024-11-05 at `/sse` and `/messages`, OTLP/JSON
+//! legacy HTTP+SSE transport of protocol 2024-11-05 at `/sse` and `/messages`, OTLP
 //! trace export at `/v1/traces`, and the `/healthz` and `/readyz` probes, all behind the
 //! same guard, body limit and timeout.
 

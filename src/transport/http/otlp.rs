@@ -1,9 +1,9 @@
-//! `POST /v1/traces`: OTLP/HTTP with JSON bodies (plain or gzip), behind the same door as
-//! `/mcp`, so any OpenTelemetry exporter set to `http/json` can send the spans of its LLM
-//! calls. The LLM spans are evaluated like `submit_trace` traces, all or none, metered
-//! under the `trace` feature; the answer is an `ExportTraceServiceResponse`, or a
-//! `google.rpc.Status` body with the status codes the OTLP specification gives (400 not
-//! to be retried, 429 and 503 with `Retry-After`).
+//! `POST /v1/traces`: OTLP/HTTP with protobuf or JSON bodies (plain or gzip), behind the
+//! same door as `/mcp`, so any OpenTelemetry exporter can send the spans of its LLM calls.
+//! The LLM spans are evaluated like `submit_trace` traces, all or none, metered under the
+//! `trace` feature; the answer, in the request's encoding, is an
+//! `ExportTraceServiceResponse`, or a `google.rpc.Status` with the status codes the OTLP
+//! specification gives (400 not to be retried, 429 and 503 with `Retry-After`).
 //!
 //! It only reads, decodes and answers: mapping is `evaluation::otlp`, evaluation
 //! `evaluation::ingest`. Span contents are never logged.
@@ -68,13 +68,34 @@ fn retry_after(refusal: Refusal, seconds: u64) -> Refusal {
     }
 }
 
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        let body = json!({ "code": self.code, "message": self.message });
+/// The encoding of a request, and so of its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Json,
+    Protobuf,
+}
+
+impl Encoding {
+    fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Json => "application/json",
+            Encoding::Protobuf => "application/x-protobuf",
+        }
+    }
+}
+
+impl Refusal {
+    fn render(self, encoding: Encoding) -> Response {
+        let body = match encoding {
+            Encoding::Json => json!({ "code": self.code, "message": self.message })
+                .to_string()
+                .into_bytes(),
+            Encoding::Protobuf => otlp::proto::status(self.code, &self.message),
+        };
         let mut response = (
             self.http,
-            [(header::CONTENT_TYPE, "application/json")],
-            body.to_string(),
+            [(header::CONTENT_TYPE, encoding.content_type())],
+            body,
         )
             .into_response();
         if let Some(seconds) = self.retry_after
@@ -92,9 +113,13 @@ pub async fn export_traces(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match export(&state, &principal, &headers, &body).await {
-        Ok(response) => response,
-        Err(refusal) => refusal.into_response(),
+    let encoding = match encoding_of(&headers) {
+        Ok(encoding) => encoding,
+        Err(refusal) => return refusal.render(Encoding::Json),
+    };
+    match export(&state, &principal, &headers, &body, encoding).await {
+        Ok(rejected) => accepted(rejected, encoding),
+        Err(refusal) => refusal.render(encoding),
     }
 }
 
@@ -103,7 +128,8 @@ async fn export(
     principal: &Principal,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<Response, Refusal> {
+    encoding: Encoding,
+) -> Result<usize, Refusal> {
     let app = &state.app;
     if !principal.has_scope(Scope::Eval) {
         return Err(status(
@@ -112,7 +138,6 @@ async fn export(
             "sending traces needs the eval scope, which this credential does not hold",
         ));
     }
-    check_content_type(headers)?;
     let limit = app
         .config
         .http
@@ -138,7 +163,11 @@ async fn export(
         .map(str::to_string);
     // Decoding and mapping a few megabytes of JSON is CPU work: off the async threads.
     let mapped = tokio::task::spawn_blocking(move || {
-        otlp::parse(&body).and_then(|request| otlp::map(&request, default_domain.as_deref()))
+        let request = match encoding {
+            Encoding::Json => otlp::parse(&body),
+            Encoding::Protobuf => otlp::parse_protobuf(&body),
+        };
+        request.and_then(|request| otlp::map(&request, default_domain.as_deref()))
     })
     .await
     .map_err(|_| {
@@ -162,7 +191,7 @@ async fn export(
     })?;
     let skipped = mapped.without_content;
     if mapped.traces.is_empty() {
-        return Ok(accepted(skipped));
+        return Ok(skipped);
     }
     let _running = app.in_flight.start();
     let started = Instant::now();
@@ -183,7 +212,7 @@ async fn export(
             }
             announce(app, &principal.user_id, None);
             tracing::info!(stored, skipped, "OTLP spans evaluated");
-            (Ok(accepted(skipped)), Outcome::Ok)
+            (Ok(skipped), Outcome::Ok)
         }
         Err(IngestError::Invalid { index, message }) => {
             let span = labels.get(index).map_or("?", String::as_str);
@@ -279,28 +308,31 @@ async fn admit(app: &App, principal: &Principal) -> Result<Admission, Refusal> {
 
 /// 200 with an `ExportTraceServiceResponse`: empty, or a partial success naming the LLM
 /// spans that carried no content to evaluate.
-fn accepted(without_content: usize) -> Response {
-    let body = if without_content == 0 {
-        json!({})
-    } else {
-        json!({ "partialSuccess": {
+fn accepted(without_content: usize, encoding: Encoding) -> Response {
+    let message = format!(
+        "{without_content} LLM span(s) carried no message content and were not kept; \
+         turn on content capture in the instrumentation \
+         (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true)"
+    );
+    let body = match encoding {
+        Encoding::Protobuf => otlp::proto::response(without_content, &message),
+        Encoding::Json if without_content == 0 => b"{}".to_vec(),
+        Encoding::Json => json!({ "partialSuccess": {
             "rejectedSpans": without_content,
-            "errorMessage": format!(
-                "{without_content} LLM span(s) carried no message content and were not kept; \
-                 turn on content capture in the instrumentation \
-                 (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true)"
-            ),
+            "errorMessage": message,
         }})
+        .to_string()
+        .into_bytes(),
     };
     (
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
+        [(header::CONTENT_TYPE, encoding.content_type())],
+        body,
     )
         .into_response()
 }
 
-fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
+fn encoding_of(headers: &HeaderMap) -> Result<Encoding, Refusal> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -312,17 +344,12 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Refusal> {
         .trim()
         .to_ascii_lowercase();
     match essence.as_str() {
-        "application/json" => Ok(()),
-        "application/x-protobuf" => Err(status(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            rpc_code::INVALID_ARGUMENT,
-            "this endpoint takes OTLP/JSON; set the exporter's protocol to http/json \
-             (OTEL_EXPORTER_OTLP_PROTOCOL=http/json)",
-        )),
+        "application/json" => Ok(Encoding::Json),
+        "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
         _ => Err(status(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             rpc_code::INVALID_ARGUMENT,
-            "send an OTLP/JSON ExportTraceServiceRequest with Content-Type: application/json",
+            "send an OTLP ExportTraceServiceRequest as application/x-protobuf or application/json",
         )),
     }
 }
@@ -380,19 +407,18 @@ mod tests {
     }
 
     #[test]
-    fn only_json_is_taken_and_protobuf_senders_are_told_how_to_switch() {
-        assert!(check_content_type(&headers(&[("content-type", "application/json")])).is_ok());
-        assert!(
-            check_content_type(&headers(&[(
-                "content-type",
-                "Application/JSON; charset=utf-8"
-            )]))
-            .is_ok()
+    fn protobuf_and_json_are_taken_and_nothing_else() {
+        let of = |value: &'static str| encoding_of(&headers(&[("content-type", value)]));
+        assert_eq!(of("application/x-protobuf").unwrap(), Encoding::Protobuf);
+        assert_eq!(
+            of("Application/JSON; charset=utf-8").unwrap(),
+            Encoding::Json
         );
-        let refused = check_content_type(&headers(&[("content-type", "application/x-protobuf")]))
-            .unwrap_err();
-        assert_eq!(refused.http, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        assert!(check_content_type(&headers(&[])).is_err());
+        assert_eq!(
+            of("text/plain").unwrap_err().http,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+        assert!(encoding_of(&headers(&[])).is_err());
     }
 
     #[test]
