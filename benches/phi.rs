@@ -518,6 +518,18 @@ fn main() -> anyhow::Result<()> {
                 .collect()
         })
         .collect();
+    // For working on the detector: every prediction, to compare with the labels.
+    if let Some(path) = std::env::var_os("CONSILIUM_PHI_PREDICTIONS") {
+        let dump: Vec<Vec<(usize, usize, &str)>> = ours
+            .iter()
+            .map(|p| {
+                p.iter()
+                    .map(|d| (d.start, d.end, d.types.first().copied().unwrap_or("OTHER")))
+                    .collect()
+            })
+            .collect();
+        std::fs::write(path, serde_json::to_vec(&dump)?)?;
+    }
     // Throughput: the whole set, several rounds, one thread.
     let rounds = 20;
     let started = Instant::now();

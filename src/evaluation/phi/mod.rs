@@ -179,7 +179,60 @@ impl PhiDetector {
                 .any(|n| n.kind == PhiKind::Name && n.start < p.end && p.start < n.end)
         });
         found.extend(places);
-        resolve(found)
+        self.assemble_addresses(text, resolve(found))
+    }
+
+    /// Grows each street address over what follows it in the same block (units, cities,
+    /// regions, postal codes, countries; on the next lines or after commas), so that an
+    /// address written over several lines is one identifier rather than pieces of several
+    /// kinds. Stops at anything else, names included.
+    fn assemble_addresses(&self, text: &str, spans: Vec<PhiSpan>) -> Vec<PhiSpan> {
+        const MOST_PARTS: usize = 8;
+        let joins = |kind: PhiKind| {
+            matches!(
+                kind,
+                PhiKind::StreetAddress | PhiKind::ZipCode | PhiKind::Location
+            )
+        };
+        let mut out: Vec<PhiSpan> = Vec::with_capacity(spans.len());
+        let mut rest = spans.into_iter().peekable();
+        while let Some(mut span) = rest.next() {
+            if span.kind == PhiKind::StreetAddress {
+                for _ in 0..MOST_PARTS {
+                    let between = |next: &PhiSpan| text.get(span.end..next.start);
+                    if let Some(next) = rest.peek()
+                        && joins(next.kind)
+                        && between(next).is_some_and(|gap| {
+                            gap.len() <= 8
+                                && gap
+                                    .chars()
+                                    .all(|c| c.is_whitespace() || c == ',' || c == '>')
+                        })
+                    {
+                        span.end = span.end.max(next.end);
+                        rest.next();
+                        continue;
+                    }
+                    let Some(part) = text
+                        .get(span.end..)
+                        .and_then(|after| self.patterns.address_continuation.captures(after))
+                        .and_then(|c| c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3)))
+                    else {
+                        break;
+                    };
+                    let mut end = span.end + part.end();
+                    if rest.peek().is_some_and(|n| n.start < end && !joins(n.kind)) {
+                        break;
+                    }
+                    while let Some(absorbed) = rest.next_if(|n| n.start < end) {
+                        end = end.max(absorbed.end);
+                    }
+                    span.end = end;
+                }
+            }
+            out.push(span);
+        }
+        out
     }
 }
 

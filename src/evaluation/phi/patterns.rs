@@ -67,8 +67,14 @@ pub struct Patterns {
     street_suffixed: Regex,
     address: Regex,
     po_box: Regex,
+    secondary_unit: Regex,
+    military: Regex,
     city_state: Regex,
     labelled: Vec<(PhiKind, Regex)>,
+    /// What may follow an address on its next line or after a comma, in one of groups 1–3: a
+    /// city or a country with or without a postal code, a postal code with or without a
+    /// region code, a region code alone.
+    pub address_continuation: Regex,
 }
 
 /// The patterns are constants of this file, checked by the tests; a failure to compile is
@@ -123,7 +129,22 @@ impl Patterns {
             address: compiled(
                 r"(?i)\b\d{1,6}[a-z]?\s+(?:[a-z0-9][\w'.-]*\s+){0,4}(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|ter|circle|cir|parkway|pkwy|highway|hwy|square|sq|trail|trl|alley|crescent|close|gardens)\b\.?(?:,?\s+(?:apt|apartment|suite|ste|unit|#)\.?\s*[\w-]+)?",
             ),
-            po_box: compiled(r"(?i)\bp\.?\s?o\.?\s+box\s+\d+\b"),
+            po_box: compiled(
+                r"(?i)\b(?:p\.?\s?o\.?\s+box|post\s?box|postfach|apartado|caixa\s+postal)\s+\d+\b",
+            ),
+            // USPS Publication 28, appendix C2: secondary unit designators ("Unit" alone is
+            // left out: "Unit 4" is more often a chapter than a flat).
+            secondary_unit: compiled(
+                r"\b(?:[Aa]pt\.?|APT\.?|Apartment|Suite|SUITE|Ste\.)\s*#?\s*\d{1,5}[A-Za-z]?\b",
+            ),
+            // USPS Publication 28, section 225: military addresses (PSC, CMR and unit boxes
+            // at APO, FPO or DPO with AA, AE or AP) and ships.
+            military: compiled(
+                r"\b(?:(?:PSC|CMR|Unit)\s+\d{3,5},?\s+Box\s+\d{1,5}|(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+\d{5}|(?:USNS|USNV|USS|USCGC)\s+\p{Lu}\p{Ll}+)\b",
+            ),
+            address_continuation: compiled(
+                r"^(?:[ \t]*,[ \t]*|[ \t,]*\r?\n[ \t>,]*)(?:((?:\p{Lu}[\p{L}\p{M}'()-]*|de|la|del|nad|u|an|am|of|sur|le)(?:[ -](?:\p{Lu}[\p{L}\p{M}'()-]*|de|la|del|nad|u|an|am|of|sur|le)){0,4}(?:[ \t,]+\d{4,6})?)[ \t]*(?:$|\r?\n|,|\.(?:\s|$))|((?:[A-Z]{2}[ \t]+)?\d{4,6}(?:-\d{4})?)\b|([A-Z]{2})[ \t]*(?:$|\r?\n|,))",
+            ),
             city_state: compiled(&format!(
                 r"\b((?:[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|de|del|la|of))*)),\s+(?:{US_STATES})\b"
             )),
@@ -242,8 +263,10 @@ impl Patterns {
                 push(PhiKind::StreetAddress, m.start(), m.end());
             }
         }
-        for m in self.po_box.find_iter(text) {
-            push(PhiKind::StreetAddress, m.start(), m.end());
+        for pattern in [&self.po_box, &self.secondary_unit, &self.military] {
+            for m in pattern.find_iter(text) {
+                push(PhiKind::StreetAddress, m.start(), m.end());
+            }
         }
         for c in self.city_state.captures_iter(text) {
             if let Some(m) = c.get(1) {

@@ -170,6 +170,53 @@ fn each_identifier_is_found_with_its_exact_span() {
 }
 
 #[test]
+fn an_address_over_several_lines_is_one_identifier() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "Meet me at 5100 Quadra 104\n Suite 845\n Evionnaz\n Switzerland 05377",
+            "Suite 845\n Evionnaz\n Switzerland 05377",
+        ),
+        (
+            "Send it to 1317 Kimberly Way\n Apt. 962\n Grand Rapids, MI 21959 please",
+            "1317 Kimberly Way\n Apt. 962\n Grand Rapids, MI 21959",
+        ),
+        (
+            "sent to PSC 7951, Box 9972\nAPO AA 69974?",
+            "PSC 7951, Box 9972\nAPO AA 69974",
+        ),
+        (
+            "it is USNV Vincent\nFPO AA 68422",
+            "USNV Vincent\nFPO AA 68422",
+        ),
+        ("Write to Postbox 53, Reykjavik.", "Postbox 53, Reykjavik"),
+    ];
+    for (text, expected) in cases {
+        let addresses: Vec<&str> = found(text)
+            .into_iter()
+            .filter(|(k, _)| *k == PhiKind::StreetAddress)
+            .map(|(_, t)| t)
+            .collect();
+        assert_eq!(addresses, [*expected], "{text:?}: {:?}", found(text));
+    }
+    // The block ends where the address does: prose, and a name on the next line, stay out.
+    let text = "I live at 12 Main Street, Boston. Unit 4 of the course starts Monday.";
+    assert_eq!(
+        found(text)
+            .into_iter()
+            .filter(|(k, _)| *k == PhiKind::StreetAddress)
+            .collect::<Vec<_>>(),
+        [(PhiKind::StreetAddress, "12 Main Street, Boston")]
+    );
+    let text = "12 Main Street\nJohn Smith";
+    let spans = found(text);
+    assert!(
+        spans.contains(&(PhiKind::StreetAddress, "12 Main Street")),
+        "{spans:?}"
+    );
+    assert!(spans.contains(&(PhiKind::Name, "John Smith")), "{spans:?}");
+}
+
+#[test]
 fn look_alikes_are_left_alone() {
     for text in [
         "Give 40 mg of furosemide twice daily; recheck potassium in 3 days.",
