@@ -371,14 +371,14 @@ fn adjacent(text: &str, a: &Word<'_>, b: &Word<'_>) -> bool {
 }
 
 pub fn find(lists: &NameLists, text: &str, words: &[Word<'_>], out: &mut Vec<PhiSpan>) {
-    let common = |w: &Word<'_>| COMMON_WORDS.contains(&w.lower.as_ref());
+    // Sorted (a test checks), so a binary search: this runs for every capitalised word.
+    let common = |w: &Word<'_>| COMMON_WORDS.binary_search(&w.lower.as_ref()).is_ok();
     let mut i = 0;
     while i < words.len() {
         let word = &words[i];
         let after_title = i > 0
             && TITLES.contains(&words[i - 1].lower.as_ref())
             && adjacent(text, &words[i - 1], word);
-        let cue = cue_before(words, i, text);
         // "Family, Given" as records list people.
         let inverted = word.capitalised()
             && lists.is_family(&word.lower)
@@ -388,9 +388,13 @@ pub fn find(lists: &NameLists, text: &str, words: &[Word<'_>], out: &mut Vec<Phi
                     && lists.is_given(&next.lower)
                     && text[word.end..next.start].trim() == ","
             });
+        // Most words are neither capitalised nor given names: the cue is looked for only
+        // when it could matter.
         let starts = if !word.capitalised() {
-            cue == Cue::Strong && lists.is_given(&word.lower) && !common(word)
-        } else if after_title || cue != Cue::None {
+            lists.is_given(&word.lower)
+                && !common(word)
+                && cue_before(words, i, text) == Cue::Strong
+        } else if after_title || cue_before(words, i, text) != Cue::None {
             !common(word) || after_title
         } else {
             // Without a cue, a short word in capitals is an acronym ("AI", "ER"), not a name.
@@ -505,5 +509,15 @@ pub fn find_places(lists: &NameLists, text: &str, words: &[Word<'_>], out: &mut 
             }
             None => i += 1,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_word_lists_searched_by_halves_are_sorted() {
+        assert!(COMMON_WORDS.windows(2).all(|w| w[0] < w[1]));
     }
 }
