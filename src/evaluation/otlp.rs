@@ -338,6 +338,17 @@ impl Content {
     fn is_empty(&self) -> bool {
         self.system.is_empty() && self.input.is_empty() && self.output.is_empty()
     }
+
+    /// An input message: system turns join the system instructions.
+    fn push(&mut self, role: &str, text: String) {
+        match role_of(role) {
+            Role::System => self.system.push(text),
+            role => self.input.push(TraceMessage {
+                role,
+                content: text,
+            }),
+        }
+    }
 }
 
 fn content(span: &Span, attributes: &Map<String, Value>) -> Option<Content> {
@@ -385,19 +396,12 @@ fn semconv_content(attributes: &Map<String, Value>) -> Content {
 }
 
 fn push_message(content: &mut Content, message: &Value) {
-    let Some(text) = message_text(message) else {
-        return;
-    };
-    let role = message
-        .get("role")
-        .and_then(Value::as_str)
-        .unwrap_or("user");
-    match role_of(role) {
-        Role::System => content.system.push(text),
-        role => content.input.push(TraceMessage {
-            role,
-            content: text,
-        }),
+    if let Some(text) = message_text(message) {
+        let role = message
+            .get("role")
+            .and_then(Value::as_str)
+            .unwrap_or("user");
+        content.push(role, text);
     }
 }
 
@@ -487,54 +491,88 @@ fn json_text(value: &Value) -> String {
     }
 }
 
-/// The indexed attributes of older instrumentations: `gen_ai.prompt.0.role`,
-/// `gen_ai.prompt.0.content`, `gen_ai.completion.0.content`, with tool calls under
-/// `gen_ai.completion.0.tool_calls.0.name` / `.arguments`.
-fn indexed_content(attributes: &Map<String, Value>) -> Content {
-    let mut content = Content::default();
-    for (_, fields) in indexed(attributes, "gen_ai.prompt.") {
-        let text = indexed_message_text(&fields, "content", "tool_calls");
-        if let Some(text) = text {
-            let role = fields.get("role").map_or("user", String::as_str);
-            match role_of(role) {
-                Role::System => content.system.push(text),
-                role => content.input.push(TraceMessage {
-                    role,
-                    content: text,
-                }),
-            }
-        }
-    }
-    for (_, fields) in indexed(attributes, "gen_ai.completion.") {
-        content
-            .output
-            .extend(indexed_message_text(&fields, "content", "tool_calls"));
-    }
-    content
+/// Where a vocabulary that flattens messages into indexed attributes keeps a message's
+/// text: its `content`, its parts (prefix, key of the text), its tool calls (prefix, keys of
+/// the name and the arguments).
+struct FlatMessage {
+    parts: Option<(&'static str, &'static str)>,
+    calls: (&'static str, &'static str, &'static str),
 }
 
-/// OpenInference: `llm.input_messages.N.message.role` / `.content` /
-/// `.contents.M.message_content.text` / `.tool_calls.M.tool_call.function.name`, the same
-/// under `llm.output_messages`, and `input.value` / `output.value` when there are none.
-fn openinference_content(attributes: &Map<String, Value>) -> Content {
-    let mut content = Content::default();
-    for (_, fields) in indexed(attributes, "llm.input_messages.") {
-        let fields = strip(&fields, "message.");
-        if let Some(text) = openinference_message_text(&fields) {
-            let role = fields.get("role").map_or("user", String::as_str);
-            match role_of(role) {
-                Role::System => content.system.push(text),
-                role => content.input.push(TraceMessage {
-                    role,
-                    content: text,
-                }),
+/// `gen_ai.prompt.0.content`, `gen_ai.completion.0.tool_calls.0.name` / `.arguments`.
+const INDEXED_GEN_AI: FlatMessage = FlatMessage {
+    parts: None,
+    calls: ("tool_calls.", "name", "arguments"),
+};
+
+/// `…message.content`, `…message.contents.M.message_content.text`,
+/// `…message.tool_calls.M.tool_call.function.name` / `.arguments`.
+const OPENINFERENCE: FlatMessage = FlatMessage {
+    parts: Some(("contents.", "message_content.text")),
+    calls: (
+        "tool_calls.",
+        "tool_call.function.name",
+        "tool_call.function.arguments",
+    ),
+};
+
+impl FlatMessage {
+    fn text(&self, fields: &BTreeMap<String, String>) -> Option<String> {
+        let mut pieces: Vec<String> = fields.get("content").cloned().into_iter().collect();
+        if let Some((prefix, key)) = self.parts {
+            for (_, part) in indexed_fields(fields, prefix) {
+                pieces.extend(part.get(key).cloned());
             }
         }
+        let (prefix, name, arguments) = self.calls;
+        for (_, call) in indexed_fields(fields, prefix) {
+            if let Some(name) = call.get(name) {
+                let arguments = call.get(arguments).cloned().unwrap_or_default();
+                pieces.push(format!("{name}({arguments})"));
+            }
+        }
+        let text = pieces.join("\n");
+        (!text.trim().is_empty()).then_some(text)
     }
-    for (_, fields) in indexed(attributes, "llm.output_messages.") {
-        let fields = strip(&fields, "message.");
-        content.output.extend(openinference_message_text(&fields));
+
+    /// The input messages under `input` and the output messages under `output`, each
+    /// message's fields under `inner` (a prefix to strip, or "").
+    fn read(
+        &self,
+        attributes: &Map<String, Value>,
+        input: &str,
+        output: &str,
+        inner: &str,
+    ) -> Content {
+        let mut content = Content::default();
+        for (_, fields) in indexed(attributes, input) {
+            let fields = strip(&fields, inner);
+            if let Some(text) = self.text(&fields) {
+                content.push(fields.get("role").map_or("user", String::as_str), text);
+            }
+        }
+        for (_, fields) in indexed(attributes, output) {
+            content.output.extend(self.text(&strip(&fields, inner)));
+        }
+        content
     }
+}
+
+/// The indexed attributes of older instrumentations: `gen_ai.prompt.N.role` / `.content`,
+/// `gen_ai.completion.N.content`, with tool calls.
+fn indexed_content(attributes: &Map<String, Value>) -> Content {
+    INDEXED_GEN_AI.read(attributes, "gen_ai.prompt.", "gen_ai.completion.", "")
+}
+
+/// OpenInference: `llm.input_messages.N.message.*` and `llm.output_messages.N.message.*`,
+/// and `input.value` / `output.value` when there are none.
+fn openinference_content(attributes: &Map<String, Value>) -> Content {
+    let mut content = OPENINFERENCE.read(
+        attributes,
+        "llm.input_messages.",
+        "llm.output_messages.",
+        "message.",
+    );
     if content.input.is_empty()
         && let Some(value) = first_text(attributes, &["input.value"])
     {
@@ -549,40 +587,6 @@ fn openinference_content(attributes: &Map<String, Value>) -> Content {
         content.output.push(value.to_string());
     }
     content
-}
-
-fn openinference_message_text(fields: &BTreeMap<String, String>) -> Option<String> {
-    let mut pieces: Vec<String> = fields.get("content").cloned().into_iter().collect();
-    for (_, part) in indexed_fields(fields, "contents.") {
-        pieces.extend(part.get("message_content.text").cloned());
-    }
-    for (_, call) in indexed_fields(fields, "tool_calls.") {
-        if let Some(name) = call.get("tool_call.function.name") {
-            let arguments = call
-                .get("tool_call.function.arguments")
-                .cloned()
-                .unwrap_or_default();
-            pieces.push(format!("{name}({arguments})"));
-        }
-    }
-    let text = pieces.join("\n");
-    (!text.trim().is_empty()).then_some(text)
-}
-
-fn indexed_message_text(
-    fields: &BTreeMap<String, String>,
-    content_key: &str,
-    calls_prefix: &str,
-) -> Option<String> {
-    let mut pieces: Vec<String> = fields.get(content_key).cloned().into_iter().collect();
-    for (_, call) in indexed_fields(fields, &format!("{calls_prefix}.")) {
-        if let Some(name) = call.get("name") {
-            let arguments = call.get("arguments").cloned().unwrap_or_default();
-            pieces.push(format!("{name}({arguments})"));
-        }
-    }
-    let text = pieces.join("\n");
-    (!text.trim().is_empty()).then_some(text)
 }
 
 /// Attributes `{prefix}{N}.{rest}` grouped by N in order, as `rest → text`.

@@ -22,7 +22,7 @@ use super::store::{Evaluation, EvaluationStoreError, Settings};
 use super::trace::{TraceInput, TraceSource};
 use crate::accounts::Requester;
 use crate::app::App;
-use crate::identity::{AuthMethod, Principal, Scope};
+use crate::identity::{Principal, Scope};
 use crate::llm::ClientModel;
 use crate::mcp::tool::codes;
 use crate::mcp::{RegistryBuilder, ToolContext, ToolError, ToolOutput};
@@ -324,19 +324,7 @@ pub(crate) fn judge_in_background(
 ) {
     tokio::spawn(async move {
         let started = Instant::now();
-        let call = CallRequest {
-            user_id: principal.user_id.clone(),
-            api_key_id: match &principal.via {
-                AuthMethod::ApiKey { key_id } => Some(key_id.clone()),
-                _ => None,
-            },
-            plan: principal.plan.clone(),
-            bypass_limits: principal.acts_as_admin(),
-            tool: "submit_trace".into(),
-            feature: Some(JUDGE_FEATURE.into()),
-            feature_units: 0,
-            token_estimate: 1_500,
-        };
+        let call = CallRequest::by(&principal, "submit_trace", Some(JUDGE_FEATURE), 0, 1_500);
         let outcome = match app.meter.admit(&call).await {
             Ok(admission) => {
                 let outcome = run_judge(&app, &principal, None, &item, reason).await;

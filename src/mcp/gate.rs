@@ -12,7 +12,7 @@ use rmcp::model::JsonObject;
 use super::registry::ToolAccess;
 use super::tool::{ReportedUsage, ToolError, codes};
 use crate::app::App;
-use crate::identity::{AuthMethod, Principal};
+use crate::identity::Principal;
 use crate::metering::{self, AdmitError, CallRequest, CallUsage, LimitExceeded, Outcome};
 
 /// A call let through, to be settled when it ends. Dropped unsettled (the task died), the
@@ -37,19 +37,13 @@ fn call_request(
     access: &ToolAccess,
     arguments: Option<&JsonObject>,
 ) -> CallRequest {
-    CallRequest {
-        user_id: principal.user_id.clone(),
-        api_key_id: match &principal.via {
-            AuthMethod::ApiKey { key_id } => Some(key_id.clone()),
-            _ => None,
-        },
-        plan: principal.plan.clone(),
-        bypass_limits: principal.acts_as_admin(),
-        tool: tool.to_string(),
-        feature: access.feature.clone(),
-        feature_units: requested_units(access, arguments),
-        token_estimate: access.token_estimate,
-    }
+    CallRequest::by(
+        principal,
+        tool,
+        access.feature.as_deref(),
+        requested_units(access, arguments),
+        access.token_estimate,
+    )
 }
 
 pub async fn admit(

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::identity::{Plan, UserId};
+use crate::identity::{AuthMethod, Plan, Principal, UserId};
 
 use super::errors::LimitCode;
 
@@ -33,6 +33,32 @@ pub struct CallRequest {
     /// Tokens the call expects to use, reserved against the daily budget
     /// until it settles. 0 means the call is not held to the token limit.
     pub token_estimate: u64,
+}
+
+impl CallRequest {
+    /// A call of `tool` by `principal`: attributed to its API key (each rate-limited on its
+    /// own), under its plan, and free of limits when it acts as an admin.
+    pub fn by(
+        principal: &Principal,
+        tool: &str,
+        feature: Option<&str>,
+        feature_units: u64,
+        token_estimate: u64,
+    ) -> Self {
+        Self {
+            user_id: principal.user_id.clone(),
+            api_key_id: match &principal.via {
+                AuthMethod::ApiKey { key_id } => Some(key_id.clone()),
+                _ => None,
+            },
+            plan: principal.plan.clone(),
+            bypass_limits: principal.acts_as_admin(),
+            tool: tool.to_string(),
+            feature: feature.map(str::to_string),
+            feature_units,
+            token_estimate,
+        }
+    }
 }
 
 /// What an admitted call really consumed.

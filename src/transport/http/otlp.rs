@@ -24,7 +24,7 @@ use crate::app::App;
 use crate::evaluation::otlp::{self, OtlpError};
 use crate::evaluation::trace::TraceSource;
 use crate::evaluation::{IngestError, TRACE_FEATURE, announce, judge_in_background};
-use crate::identity::{AuthMethod, Principal, Scope};
+use crate::identity::{Principal, Scope};
 use crate::metering::{Admission, AdmitError, CallRequest, CallUsage, Outcome};
 
 /// The header naming the rule pack for spans whose attributes name none.
@@ -260,19 +260,7 @@ async fn export(
 
 /// The metering's admission of one export; a refusal carries when to try again.
 async fn admit(app: &App, principal: &Principal) -> Result<Admission, Refusal> {
-    let call = CallRequest {
-        user_id: principal.user_id.clone(),
-        api_key_id: match &principal.via {
-            AuthMethod::ApiKey { key_id } => Some(key_id.clone()),
-            _ => None,
-        },
-        plan: principal.plan.clone(),
-        bypass_limits: principal.acts_as_admin(),
-        tool: METERED_AS.into(),
-        feature: Some(TRACE_FEATURE.into()),
-        feature_units: 0,
-        token_estimate: 0,
-    };
+    let call = CallRequest::by(principal, METERED_AS, Some(TRACE_FEATURE), 0, 0);
     match app.meter.admit(&call).await {
         Ok(admission) => Ok(admission),
         Err(AdmitError::Refused(refusal)) => {
