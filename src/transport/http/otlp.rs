@@ -138,12 +138,7 @@ async fn export(
             "sending traces needs the eval scope, which this credential does not hold",
         ));
     }
-    let limit = app
-        .config
-        .http
-        .max_body_bytes
-        .saturating_mul(INFLATION_FACTOR);
-    let body = decode(headers, body, limit)?;
+    let compression = compression_of(headers)?;
     if let Some(refusal) = app
         .maintenance
         .refusal(principal.acts_as_admin(), Some(TRACE_FEATURE))
@@ -157,17 +152,44 @@ async fn export(
             60,
         ));
     }
+    let limit = app
+        .config
+        .http
+        .max_body_bytes
+        .saturating_mul(INFLATION_FACTOR);
     let default_domain = headers
         .get(DOMAIN_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    // Decoding and mapping a few megabytes of JSON is CPU work: off the async threads.
+    let body = body.clone();
+    // Inflating, decoding and mapping megabytes is CPU work: off the async threads.
     let mapped = tokio::task::spawn_blocking(move || {
-        let request = match encoding {
-            Encoding::Json => otlp::parse(&body),
-            Encoding::Protobuf => otlp::parse_protobuf(&body),
+        let inflated;
+        let bytes: &[u8] = match compression {
+            Compression::Identity => &body,
+            Compression::Gzip => {
+                inflated = inflate(&body, limit)?;
+                &inflated
+            }
         };
-        request.and_then(|request| otlp::map(&request, default_domain.as_deref()))
+        let request = match encoding {
+            Encoding::Json => otlp::parse(bytes),
+            Encoding::Protobuf => otlp::parse_protobuf(bytes),
+        };
+        request
+            .and_then(|request| otlp::map(&request, default_domain.as_deref()))
+            .map_err(|error| match error {
+                OtlpError::TooMany(_) => status(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    rpc_code::INVALID_ARGUMENT,
+                    error.to_string(),
+                ),
+                _ => status(
+                    StatusCode::BAD_REQUEST,
+                    rpc_code::INVALID_ARGUMENT,
+                    format!("{error}; nothing was stored"),
+                ),
+            })
     })
     .await
     .map_err(|_| {
@@ -176,19 +198,7 @@ async fn export(
             rpc_code::INTERNAL,
             "the spans could not be read",
         )
-    })?
-    .map_err(|error| match error {
-        OtlpError::TooMany(_) => status(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            rpc_code::INVALID_ARGUMENT,
-            error.to_string(),
-        ),
-        _ => status(
-            StatusCode::BAD_REQUEST,
-            rpc_code::INVALID_ARGUMENT,
-            format!("{error}; nothing was stored"),
-        ),
-    })?;
+    })??;
     let skipped = mapped.without_content;
     if mapped.traces.is_empty() {
         return Ok(skipped);
@@ -342,9 +352,14 @@ fn encoding_of(headers: &HeaderMap) -> Result<Encoding, Refusal> {
     }
 }
 
-/// The body inflated when it came gzip-compressed, refused when it would grow past
-/// `limit` bytes.
-fn decode(headers: &HeaderMap, body: &Bytes, limit: usize) -> Result<Vec<u8>, Refusal> {
+/// How the body is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compression {
+    Identity,
+    Gzip,
+}
+
+fn compression_of(headers: &HeaderMap) -> Result<Compression, Refusal> {
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -352,30 +367,33 @@ fn decode(headers: &HeaderMap, body: &Bytes, limit: usize) -> Result<Vec<u8>, Re
         .trim()
         .to_ascii_lowercase();
     match encoding.as_str() {
-        "identity" | "" => Ok(body.to_vec()),
-        "gzip" => {
-            let mut inflated = Vec::new();
-            let read = flate2::read::GzDecoder::new(&body[..])
-                .take(limit as u64 + 1)
-                .read_to_end(&mut inflated);
-            match read {
-                Ok(n) if n > limit => Err(status(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    rpc_code::INVALID_ARGUMENT,
-                    format!("the body inflates past {limit} bytes"),
-                )),
-                Ok(_) => Ok(inflated),
-                Err(_) => Err(status(
-                    StatusCode::BAD_REQUEST,
-                    rpc_code::INVALID_ARGUMENT,
-                    "the body is not valid gzip",
-                )),
-            }
-        }
+        "identity" | "" => Ok(Compression::Identity),
+        "gzip" => Ok(Compression::Gzip),
         other => Err(status(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             rpc_code::INVALID_ARGUMENT,
             format!("the content encoding {other:?} is not supported; send gzip or none"),
+        )),
+    }
+}
+
+/// A gzip body inflated, refused when it would grow past `limit` bytes.
+fn inflate(body: &[u8], limit: usize) -> Result<Vec<u8>, Refusal> {
+    let mut inflated = Vec::new();
+    let read = flate2::read::GzDecoder::new(body)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut inflated);
+    match read {
+        Ok(n) if n > limit => Err(status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            rpc_code::INVALID_ARGUMENT,
+            format!("the body inflates past {limit} bytes"),
+        )),
+        Ok(_) => Ok(inflated),
+        Err(_) => Err(status(
+            StatusCode::BAD_REQUEST,
+            rpc_code::INVALID_ARGUMENT,
+            "the body is not valid gzip",
         )),
     }
 }
@@ -413,18 +431,25 @@ mod tests {
     fn gzip_bodies_are_inflated_within_a_limit() {
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         encoder.write_all(&[b'a'; 10_000]).expect("compress");
-        let gzipped = Bytes::from(encoder.finish().expect("compress"));
-        let gzip = headers(&[("content-encoding", "gzip")]);
-        assert_eq!(decode(&gzip, &gzipped, 10_000).expect("fits").len(), 10_000);
-        let bomb = decode(&gzip, &gzipped, 9_999).unwrap_err();
-        assert_eq!(bomb.http, StatusCode::PAYLOAD_TOO_LARGE);
-        let not_gzip = decode(&gzip, &Bytes::from_static(b"plain"), 100).unwrap_err();
-        assert_eq!(not_gzip.http, StatusCode::BAD_REQUEST);
-        let brotli = decode(&headers(&[("content-encoding", "br")]), &gzipped, 100).unwrap_err();
-        assert_eq!(brotli.http, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let gzipped = encoder.finish().expect("compress");
+        assert_eq!(inflate(&gzipped, 10_000).expect("fits").len(), 10_000);
         assert_eq!(
-            decode(&headers(&[]), &Bytes::from_static(b"{}"), 10).expect("plain"),
-            b"{}"
+            inflate(&gzipped, 9_999).unwrap_err().http,
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+        assert_eq!(
+            inflate(b"plain", 100).unwrap_err().http,
+            StatusCode::BAD_REQUEST
+        );
+        let of = |value: &'static str| compression_of(&headers(&[("content-encoding", value)]));
+        assert_eq!(of("gzip").unwrap(), Compression::Gzip);
+        assert_eq!(
+            of("br").unwrap_err().http,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+        assert_eq!(
+            compression_of(&headers(&[])).unwrap(),
+            Compression::Identity
         );
     }
 }
