@@ -3,7 +3,7 @@
 //! rate). The numbers come from `crate::metering`; this file only serves them.
 
 use rmcp::ErrorData as McpError;
-use rmcp::model::{ReadResourceResult, Resource, ResourceContents};
+use rmcp::model::Resource;
 
 use crate::identity::Scope;
 use crate::mcp::RegistryBuilder;
@@ -27,7 +27,7 @@ pub fn register(builder: &mut RegistryBuilder<'_>) {
                 .usage_me(&principal.user_id, &principal.plan)
                 .await
                 .map_err(|e| McpError::internal_error(format!("usage unavailable: {e}"), None))?;
-            json_contents(&report, uri)
+            crate::mcp::json_resource(&report, uri)
         },
     );
     builder.resource_for(
@@ -45,18 +45,7 @@ pub fn register(builder: &mut RegistryBuilder<'_>) {
                 .usage_platform()
                 .await
                 .map_err(|e| McpError::internal_error(format!("usage unavailable: {e}"), None))?;
-            json_contents(&report, uri)
+            crate::mcp::json_resource(&report, uri)
         },
     );
-}
-
-fn json_contents<T: serde::Serialize>(
-    value: &T,
-    uri: String,
-) -> Result<ReadResourceResult, McpError> {
-    let body = serde_json::to_string_pretty(value)
-        .map_err(|e| McpError::internal_error(e.to_string(), None))?;
-    Ok(ReadResourceResult::new(vec![
-        ResourceContents::text(body, uri).with_mime_type("application/json"),
-    ]))
 }

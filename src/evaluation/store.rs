@@ -375,21 +375,7 @@ impl Traces {
         owner: &UserId,
         id: &str,
     ) -> Result<Option<Evaluation>, EvaluationStoreError> {
-        let (user, key) = (owner.to_string(), id.to_string());
-        let row = self
-            .store
-            .read(move |c| {
-                Ok(c.query_row(
-                    &format!(
-                        "SELECT {EVALUATION_COLUMNS} FROM evaluations WHERE id = ?1 AND user_id = ?2"
-                    ),
-                    params![key, user],
-                    evaluation_from,
-                )
-                .optional()?)
-            })
-            .await?;
-        row.transpose().map_err(EvaluationStoreError::Corrupt)
+        self.one_evaluation(owner, id, "id = ?1").await
     }
 
     /// The evaluation of a trace.
@@ -398,13 +384,23 @@ impl Traces {
         owner: &UserId,
         trace_id: &str,
     ) -> Result<Option<Evaluation>, EvaluationStoreError> {
-        let (user, key) = (owner.to_string(), trace_id.to_string());
+        self.one_evaluation(owner, trace_id, "trace_id = ?1").await
+    }
+
+    /// The owner's newest evaluation whose `filter` holds for `key` (`?1`).
+    async fn one_evaluation(
+        &self,
+        owner: &UserId,
+        key: &str,
+        filter: &'static str,
+    ) -> Result<Option<Evaluation>, EvaluationStoreError> {
+        let (user, key) = (owner.to_string(), key.to_string());
         let row = self
             .store
             .read(move |c| {
                 Ok(c.query_row(
                     &format!(
-                        "SELECT {EVALUATION_COLUMNS} FROM evaluations WHERE trace_id = ?1 AND user_id = ?2
+                        "SELECT {EVALUATION_COLUMNS} FROM evaluations WHERE {filter} AND user_id = ?2
                          ORDER BY created_at DESC LIMIT 1"
                     ),
                     params![key, user],

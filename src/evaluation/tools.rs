@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rmcp::ErrorData as McpError;
-use rmcp::model::{ReadResourceResult, Resource, ResourceContents, ResourceTemplate};
+use rmcp::model::{Resource, ResourceTemplate};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -67,14 +67,6 @@ fn unavailable(error: EvaluationStoreError) -> McpError {
     McpError::internal_error("the evaluation store is unavailable", None)
 }
 
-fn json_contents(value: &impl Serialize, uri: String) -> Result<ReadResourceResult, McpError> {
-    let body = serde_json::to_string_pretty(value)
-        .map_err(|e| McpError::internal_error(e.to_string(), None))?;
-    Ok(ReadResourceResult::new(vec![
-        ResourceContents::text(body, uri).with_mime_type("application/json"),
-    ]))
-}
-
 pub fn register(builder: &mut RegistryBuilder<'_>) {
     builder.tool("submit_trace", submit_trace);
     builder.tool("redact_phi", redact_phi);
@@ -96,7 +88,7 @@ pub fn register(builder: &mut RegistryBuilder<'_>) {
                 .recent(&scope.principal.user_id, RECENT_LIMIT)
                 .await
                 .map_err(unavailable)?;
-            json_contents(&json!({ "traces": recent }), uri)
+            crate::mcp::json_resource(&json!({ "traces": recent }), uri)
         },
     );
     builder.resource_template(
@@ -118,7 +110,7 @@ pub fn register(builder: &mut RegistryBuilder<'_>) {
                 return Err(not_found());
             };
             let evaluation = traces.evaluation_of(owner, &id).await.map_err(unavailable)?;
-            json_contents(&json!({ "trace": trace, "evaluation": evaluation }), uri)
+            crate::mcp::json_resource(&json!({ "trace": trace, "evaluation": evaluation }), uri)
         },
     );
     builder.resource_template(
@@ -145,7 +137,7 @@ pub fn register(builder: &mut RegistryBuilder<'_>) {
             else {
                 return Err(not_found());
             };
-            json_contents(&evaluation, uri)
+            crate::mcp::json_resource(&evaluation, uri)
         },
     );
 }

@@ -10,7 +10,7 @@ pub mod subscriptions;
 pub mod tool;
 mod uri_template;
 
-pub use registry::{Registry, RegistryBuilder, RequestScope};
+pub use registry::{Registry, RegistryBuilder, RequestScope, json_resource};
 pub use server::ConsiliumServer;
 pub use session::{Session, TransportKind};
 pub use tool::{ToolContext, ToolError, ToolOutput};

@@ -14,7 +14,8 @@ use rmcp::ErrorData as McpError;
 use rmcp::handler::server::common::{schema_for_input, schema_for_output};
 use rmcp::model::{
     CallToolResult, ContentBlock, GetPromptResult, JsonObject, Prompt, PromptArgument,
-    PromptMessage, ReadResourceResult, Resource, ResourceTemplate, Role, Tool, ToolAnnotations,
+    PromptMessage, ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role, Tool,
+    ToolAnnotations,
 };
 use serde::de::DeserializeOwned;
 
@@ -46,6 +47,18 @@ type PromptHandler = Arc<
 >;
 /// Offers completion values for one argument, given its partial value and the other arguments.
 pub type Completer = Arc<dyn Fn(CompletionQuery) -> BoxFuture<Vec<String>> + Send + Sync>;
+
+/// A resource's contents as pretty JSON, the form every JSON resource of the server takes.
+pub fn json_resource(
+    value: &impl serde::Serialize,
+    uri: String,
+) -> Result<ReadResourceResult, McpError> {
+    let body = serde_json::to_string_pretty(value)
+        .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+    Ok(ReadResourceResult::new(vec![
+        ResourceContents::text(body, uri).with_mime_type("application/json"),
+    ]))
+}
 
 /// What a resource reader or prompt renderer may use: the app, the asking session and who
 /// it acts as.

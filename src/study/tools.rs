@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use rmcp::ErrorData as McpError;
-use rmcp::model::{ReadResourceResult, Resource, ResourceContents, ResourceTemplate};
+use rmcp::model::{Resource, ResourceTemplate};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -109,7 +109,7 @@ pub fn register(builder: &mut RegistryBuilder<'_>) {
                 .decks(&scope.principal.user_id)
                 .await
                 .map_err(unavailable)?;
-            json_contents(&json!({ "decks": decks }), uri)
+            crate::mcp::json_resource(&json!({ "decks": decks }), uri)
         },
     );
     builder.resource_for(
@@ -128,7 +128,7 @@ pub fn register(builder: &mut RegistryBuilder<'_>) {
                 .await
                 .map_err(unavailable)?;
             let (due, next) = decks.due_summary(owner).await.map_err(unavailable)?;
-            json_contents(
+            crate::mcp::json_resource(
                 &json!({ "due": due, "next_due_at": next, "cards": cards }),
                 uri,
             )
@@ -175,7 +175,7 @@ pub fn register(builder: &mut RegistryBuilder<'_>) {
                 .cards_in_deck(owner, &id, 5_000, 0)
                 .await
                 .map_err(unavailable)?;
-            json_contents(&json!({ "deck": deck, "cards": cards }), uri)
+            crate::mcp::json_resource(&json!({ "deck": deck, "cards": cards }), uri)
         },
     );
 }
@@ -183,14 +183,6 @@ pub fn register(builder: &mut RegistryBuilder<'_>) {
 fn unavailable(error: DecksError) -> McpError {
     tracing::error!(error = %error, "the study store failed");
     McpError::internal_error("the study store is unavailable", None)
-}
-
-fn json_contents(value: &serde_json::Value, uri: String) -> Result<ReadResourceResult, McpError> {
-    let body = serde_json::to_string_pretty(value)
-        .map_err(|e| McpError::internal_error(e.to_string(), None))?;
-    Ok(ReadResourceResult::new(vec![
-        ResourceContents::text(body, uri).with_mime_type("application/json"),
-    ]))
 }
 
 // ---------------------------------------------------------------------------------------

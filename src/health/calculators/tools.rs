@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rmcp::ErrorData as McpError;
-use rmcp::model::{ReadResourceResult, Resource, ResourceContents, ResourceTemplate};
+use rmcp::model::{Resource, ResourceTemplate};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -126,14 +126,6 @@ struct Listing {
     calculators: Vec<CalculatorDescription>,
 }
 
-fn json_contents<T: Serialize>(value: &T, uri: String) -> Result<ReadResourceResult, McpError> {
-    let body = serde_json::to_string_pretty(value)
-        .map_err(|e| McpError::internal_error(e.to_string(), None))?;
-    Ok(ReadResourceResult::new(vec![
-        ResourceContents::text(body, uri).with_mime_type("application/json"),
-    ]))
-}
-
 pub fn register(builder: &mut RegistryBuilder<'_>) {
     builder.tool(
         "calculate",
@@ -152,7 +144,7 @@ pub fn register(builder: &mut RegistryBuilder<'_>) {
             )
             .with_mime_type("application/json"),
         |_, uri| async move {
-            json_contents(
+            crate::mcp::json_resource(
                 &Listing {
                     calculators: all().map(|c| c.describe()).collect(),
                 },
@@ -172,7 +164,7 @@ pub fn register(builder: &mut RegistryBuilder<'_>) {
         |_, uri, vars| async move {
             let id = vars.get("id").cloned().unwrap_or_default();
             match find(&id) {
-                Some(calculator) => json_contents(&calculator.describe(), uri),
+                Some(calculator) => crate::mcp::json_resource(&calculator.describe(), uri),
                 None => Err(McpError::resource_not_found(
                     format!("no calculator {id:?}"),
                     Some(serde_json::json!({ "uri": uri })),
