@@ -40,10 +40,32 @@ use crate::identity::Clock;
 use crate::secrets::MasterKey;
 use crate::store::Store;
 
-/// The name lists the PHI detector reads, under `tools/`.
+/// The word lists the PHI detector reads, under `tools/`.
 pub const GIVEN_NAMES_PATH: &str = "phi/given_names.txt";
 pub const FAMILY_NAMES_PATH: &str = "phi/family_names.txt";
 pub const PLACES_PATH: &str = "phi/places.txt";
+pub const EVERYDAY_WORDS_PATH: &str = "phi/everyday_words.txt";
+
+/// The PHI detector over the word lists of `catalog`.
+pub fn phi_detector(catalog: &Catalog) -> Result<phi::PhiDetector, CatalogError> {
+    let text = |path: &str| {
+        catalog
+            .tool_file(path)
+            .map(|f| f.text.as_str())
+            .ok_or_else(|| CatalogError::Invalid {
+                origin: format!("tools/{path}"),
+                message: "the file is missing".into(),
+            })
+    };
+    let names = phi::NameLists::parse(text(GIVEN_NAMES_PATH)?, text(FAMILY_NAMES_PATH)?)
+        .map_err(|message| CatalogError::Invalid {
+            origin: "tools/phi".into(),
+            message,
+        })?
+        .with_places(text(PLACES_PATH)?)
+        .with_everyday_words(text(EVERYDAY_WORDS_PATH)?);
+    Ok(phi::PhiDetector::new(names))
+}
 
 /// The evaluation service: the compiled packs and detector, the rubrics and the store.
 #[derive(Clone)]
@@ -68,17 +90,8 @@ impl Evaluation {
         };
         let packs = packs::load_all(catalog.tool_files_under(packs::PACKS_FOLDER))
             .map_err(|e| invalid("rule packs", e))?;
-        let text = |path: &str| {
-            catalog
-                .tool_file(path)
-                .map(|f| f.text.as_str())
-                .ok_or_else(|| invalid(&format!("tools/{path}"), "the file is missing".into()))
-        };
-        let names = phi::NameLists::parse(text(GIVEN_NAMES_PATH)?, text(FAMILY_NAMES_PATH)?)
-            .map_err(|e| invalid("tools/phi", e))?
-            .with_places(text(PLACES_PATH)?);
         Ok(Self {
-            pipeline: pipeline::Pipeline::new(packs, phi::PhiDetector::new(names)),
+            pipeline: pipeline::Pipeline::new(packs, phi_detector(catalog)?),
             traces: store::Traces::new(store, master, clock),
             rubrics: Arc::new(catalog.judge_rubrics.clone()),
         })

@@ -11,6 +11,7 @@
 mod names;
 mod patterns;
 mod redact;
+mod vocabulary;
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use names::NameLists;
 pub use redact::{RedactionMode, redact};
+pub use vocabulary::COUNTRIES_AND_STATES;
 
 /// The Safe Harbor identifier a span is, with the paragraph of 164.514(b)(2)(i) it falls
 /// under.
@@ -131,10 +133,12 @@ impl PhiKind {
             | PhiKind::Device
             | PhiKind::Biometric => 7,
             PhiKind::StreetAddress => 6,
-            PhiKind::Date | PhiKind::Age => 5,
+            // A postal code found by its label or a state code is surer than the phone
+            // number its digits could also be.
+            PhiKind::Date | PhiKind::Age | PhiKind::ZipCode => 5,
             PhiKind::Phone => 4,
             // A place written before a state code is surer than a guessed name.
-            PhiKind::ZipCode | PhiKind::Location => 3,
+            PhiKind::Location => 3,
             PhiKind::Name => 2,
         }
     }
@@ -167,12 +171,27 @@ impl PhiDetector {
     pub fn detect(&self, text: &str) -> Vec<PhiSpan> {
         let mut found = Vec::new();
         self.patterns.find(text, &mut found);
-        let words = names::words(text);
-        names::find(&self.names, text, &words, &mut found);
+        // A text all in capitals ("CAN I SPEAK TO A REAL PERSON") says nothing by its
+        // capitals: its names are looked for as in a text all in lower case.
+        let lowered;
+        let cased = if text.chars().any(char::is_uppercase) && !text.chars().any(char::is_lowercase)
+        {
+            lowered = text.to_lowercase();
+            // Offsets must stay those of `text`: a few letters change length in lower case.
+            if lowered.len() == text.len() {
+                lowered.as_str()
+            } else {
+                text
+            }
+        } else {
+            text
+        };
+        let words = names::words(cased);
+        names::find(&self.names, cased, &words, &mut found);
         // A listed place that is also a name found by its cues stays a name ("Victoria
         // said"); a place before a state code was found by pattern and outranks both.
         let mut places = Vec::new();
-        names::find_places(&self.names, text, &words, &mut places);
+        names::find_places(&self.names, cased, &words, &mut places);
         places.retain(|p| {
             !found
                 .iter()

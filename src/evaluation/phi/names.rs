@@ -1,35 +1,52 @@
-//! Person names (Safe Harbor (A)) without a language model: a capitalised given name from
-//! the census lists, with the capitalised words after it; any capitalised words after a
-//! title (Dr, Mrs…) or a cue ("my name is", "patient", "Dear"); and a lone name after the
-//! strongest cues even in lower case. Words that are names and common English words
-//! ("Will", "May", "Hope") start a name only after a cue.
+//! Person names (Safe Harbor (A)) and places (B) without a language model. A name is a
+//! capitalised given name from the lists, with the capitalised words after it; any
+//! capitalised words after a title (Dr, Mrs…) or a cue ("my name is", "patient", "Dear");
+//! two capitalised words around a middle initial ("Faina D. Yefremova"); family names
+//! listed together ("Marrero and Murphy were"); and a lone name after the strongest cues
+//! even in lower case. Words that are names and common English words ("Will", "May",
+//! "Hope") start a name only after a cue; capitalised words before a company's word
+//! ("Bertha Inc") are not a person. A place is a listed city or town, or capitalised words
+//! after a place cue ("grew up in Remniku") that are not a name, a country or a state.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
+use foldhash::fast::RandomState;
+
+use super::vocabulary::{
+    COMMON_WORDS, COUNTRIES_AND_STATES, CUES, NOT_PLACES, ORGANISATION_CONTEXT, ORGANISATION_WORDS,
+    PARTICLES, PLACE_CUES, SPEECH_VERBS, STREET_SUFFIXES, STRONG_CUES, SUFFIXES, TITLES,
+};
 use super::{PhiKind, PhiSpan};
 
-/// The census name lists, lower-case.
+/// The name, place and everyday-word lists, lower-case.
 pub struct NameLists {
-    given: HashSet<String>,
-    family: HashSet<String>,
-    places: HashSet<String>,
+    given: Words,
+    family: Words,
+    places: Words,
+    everyday: Words,
+}
+
+type Words = HashSet<String, RandomState>;
+
+/// One lower-case entry per line, `#` comments skipped.
+fn entries(text: &str) -> Words {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_lowercase)
+        .collect()
 }
 
 impl NameLists {
     /// Reads the lists (one name per line, `#` comments), as shipped under `tools/phi/`.
     pub fn parse(given: &str, family: &str) -> Result<Self, String> {
-        let read = |text: &str| -> HashSet<String> {
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(str::to_lowercase)
-                .collect()
-        };
         let lists = Self {
-            given: read(given),
-            family: read(family),
-            places: HashSet::new(),
+            given: entries(given),
+            family: entries(family),
+            places: Words::default(),
+            everyday: Words::default(),
         };
         if lists.given.len() < 100 || lists.family.len() < 100 {
             return Err("the name lists hold fewer than 100 names each".into());
@@ -39,13 +56,23 @@ impl NameLists {
 
     /// Adds the place names (cities and towns, one per line) the detector recognises.
     pub fn with_places(mut self, places: &str) -> Self {
-        self.places = places
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(str::to_lowercase)
-            .collect();
+        self.places = entries(places);
         self
+    }
+
+    /// Adds the everyday words (one per line) that a capitalised word may be without being
+    /// a name.
+    pub fn with_everyday_words(mut self, words: &str) -> Self {
+        self.everyday = entries(words);
+        self
+    }
+
+    /// An everyday word, or the plural of one ("Abstracts", "Lines").
+    fn is_everyday(&self, word: &str) -> bool {
+        self.everyday.contains(word)
+            || word
+                .strip_suffix('s')
+                .is_some_and(|stem| self.everyday.contains(stem))
     }
 
     fn is_given(&self, word: &str) -> bool {
@@ -56,248 +83,6 @@ impl NameLists {
         self.family.contains(word)
     }
 }
-
-/// Courtesy and professional titles, lower-case, without the full stop.
-const TITLES: &[&str] = &[
-    "mr",
-    "mrs",
-    "ms",
-    "miss",
-    "mx",
-    "dr",
-    "prof",
-    "professor",
-    "sir",
-    "dame",
-    "herr",
-    "frau",
-    "sr",
-    "sra",
-    "srta",
-    "mme",
-    "mlle",
-    "nurse",
-    "doctor",
-];
-
-/// Words after which the next capitalised words are a name.
-const CUES: &[&[&str]] = &[
-    &["name", "is"],
-    &["named"],
-    &["name"],
-    &["called"],
-    &["patient"],
-    &["pt"],
-    &["dear"],
-    &["regards"],
-    &["sincerely"],
-    &["signed"],
-    &["i", "am"],
-    &["i'm"],
-    &["hi"],
-    &["hello"],
-    &["thanks"],
-    &["mother"],
-    &["father"],
-    &["wife"],
-    &["husband"],
-    &["son"],
-    &["daughter"],
-];
-
-/// Cues strong enough that even a lower-case given name after them is a name.
-const STRONG_CUES: &[&[&str]] = &[&["name", "is"], &["named"], &["called"], &["dear"]];
-
-/// Given names in the census lists that are also everyday English words, and words that
-/// follow a name but are not part of it: these never start or extend a name on their own.
-const COMMON_WORDS: &[&str] = &[
-    "a",
-    "about",
-    "after",
-    "all",
-    "also",
-    "am",
-    "an",
-    "and",
-    "any",
-    "april",
-    "are",
-    "art",
-    "as",
-    "at",
-    "august",
-    "autumn",
-    "be",
-    "bell",
-    "best",
-    "bill",
-    "black",
-    "blood",
-    "brown",
-    "but",
-    "by",
-    "can",
-    "care",
-    "carter",
-    "case",
-    "cash",
-    "chase",
-    "child",
-    "christian",
-    "clinic",
-    "crystal",
-    "dawn",
-    "day",
-    "dean",
-    "did",
-    "do",
-    "doctor",
-    "does",
-    "done",
-    "down",
-    "dr",
-    "early",
-    "east",
-    "ever",
-    "faith",
-    "fall",
-    "for",
-    "frank",
-    "from",
-    "gay",
-    "general",
-    "gold",
-    "good",
-    "grace",
-    "gray",
-    "green",
-    "grey",
-    "guy",
-    "had",
-    "hall",
-    "has",
-    "have",
-    "he",
-    "heart",
-    "her",
-    "here",
-    "hill",
-    "him",
-    "his",
-    "home",
-    "hope",
-    "hospital",
-    "how",
-    "hunter",
-    "i",
-    "if",
-    "in",
-    "is",
-    "it",
-    "its",
-    "ivy",
-    "jack",
-    "joy",
-    "june",
-    "just",
-    "king",
-    "lake",
-    "lane",
-    "last",
-    "lee",
-    "little",
-    "long",
-    "love",
-    "major",
-    "march",
-    "mark",
-    "mason",
-    "may",
-    "me",
-    "memory",
-    "merry",
-    "might",
-    "miles",
-    "more",
-    "most",
-    "my",
-    "new",
-    "next",
-    "no",
-    "north",
-    "not",
-    "now",
-    "of",
-    "on",
-    "one",
-    "or",
-    "our",
-    "page",
-    "park",
-    "pat",
-    "patient",
-    "penny",
-    "pink",
-    "price",
-    "rich",
-    "rose",
-    "ruby",
-    "said",
-    "see",
-    "she",
-    "short",
-    "sky",
-    "so",
-    "south",
-    "star",
-    "stone",
-    "summer",
-    "sunday",
-    "than",
-    "that",
-    "the",
-    "their",
-    "them",
-    "then",
-    "there",
-    "these",
-    "they",
-    "this",
-    "to",
-    "today",
-    "unit",
-    "up",
-    "us",
-    "very",
-    "was",
-    "we",
-    "were",
-    "west",
-    "what",
-    "when",
-    "white",
-    "who",
-    "will",
-    "winter",
-    "with",
-    "wood",
-    "would",
-    "yes",
-    "you",
-    "young",
-    "your",
-];
-
-/// Name particles kept inside a name ("Ludwig van Beethoven", "Maria de la Cruz").
-const PARTICLES: &[&str] = &[
-    "van", "von", "de", "del", "della", "da", "di", "du", "la", "le", "der", "den", "bin", "ibn",
-    "al", "dos", "das",
-];
-
-/// Post-nominals kept inside a name ("Giovanna Rodrigues MD").
-const SUFFIXES: &[&str] = &[
-    "md", "phd", "rn", "np", "do", "jr", "sr", "ii", "iii", "iv", "dds",
-];
 
 pub struct Word<'t> {
     start: usize,
@@ -370,9 +155,33 @@ fn adjacent(text: &str, a: &Word<'_>, b: &Word<'_>) -> bool {
     gap.len() <= 3 && !gap.contains('\n') && gap.chars().all(|c| c == ' ' || c == '.' || c == '\t')
 }
 
-pub fn find(lists: &NameLists, text: &str, words: &[Word<'_>], out: &mut Vec<PhiSpan>) {
+fn common(word: &Word<'_>) -> bool {
     // Sorted (a test checks), so a binary search: this runs for every capitalised word.
-    let common = |w: &Word<'_>| COMMON_WORDS.binary_search(&w.lower.as_ref()).is_ok();
+    COMMON_WORDS.binary_search(&word.lower.as_ref()).is_ok()
+}
+
+/// A capitalised word that could be a name: a listed one, or one that is no everyday
+/// English word ("Gelencsér", but not "Entertainment"), and neither an everyday word of
+/// the hand-made list nor a short acronym.
+fn nameish(lists: &NameLists, word: &Word<'_>) -> bool {
+    word.capitalised()
+        && !common(word)
+        && !acronym(word)
+        && (lists.is_given(&word.lower)
+            || lists.is_family(&word.lower)
+            || !lists.is_everyday(&word.lower))
+}
+
+/// A short word in capitals is an acronym ("AI", "ER"), not a name, unless a cue says so.
+fn acronym(word: &Word<'_>) -> bool {
+    word.text.len() <= 3 && word.text.chars().all(|c| c.is_ascii_uppercase())
+}
+
+pub fn find(lists: &NameLists, text: &str, words: &[Word<'_>], out: &mut Vec<PhiSpan>) {
+    // A text written all in lower case ("follow up with patricia desrosiers") has no
+    // capitals to go by: there, listed names go by their neighbours instead.
+    let all_lower = !text.chars().any(char::is_uppercase);
+    let listed_together = listed_together(lists, text, words, all_lower);
     let mut i = 0;
     while i < words.len() {
         let word = &words[i];
@@ -387,19 +196,48 @@ pub fn find(lists: &NameLists, text: &str, words: &[Word<'_>], out: &mut Vec<Phi
                 next.capitalised()
                     && lists.is_given(&next.lower)
                     && text[word.end..next.start].trim() == ","
-            });
+            })
+            // "Jones, Mitchell and Williams" is a list, not "Mitchell Jones".
+            && next_in_list(text, words, i + 1).is_none();
         // Most words are neither capitalised nor given names: the cue is looked for only
         // when it could matter.
+        let mut cued = false;
+        // Found only because the word is a listed given name, without a cue or a shape.
+        let mut only_listed = false;
         let starts = if !word.capitalised() {
-            lists.is_given(&word.lower)
+            ((lists.is_given(&word.lower) || lists.is_family(&word.lower))
                 && !common(word)
-                && cue_before(words, i, text) == Cue::Strong
-        } else if after_title || cue_before(words, i, text) != Cue::None {
-            !common(word) || after_title
+                && cue_before(words, i, text) == Cue::Strong)
+                || (all_lower
+                    && (listed_together.people.contains(&i)
+                        || lower_case_name(lists, text, words, i)))
+        } else if after_title {
+            true
         } else {
-            // Without a cue, a short word in capitals is an acronym ("AI", "ER"), not a name.
-            let acronym = word.text.len() <= 3 && word.text.chars().all(|c| c.is_ascii_uppercase());
-            (lists.is_given(&word.lower) && !common(word) && !acronym) || inverted
+            match cue_before(words, i, text) {
+                // "She named him Frank": after the strongest cues even an everyday word.
+                Cue::Strong => {
+                    cued = true;
+                    true
+                }
+                Cue::Weak => {
+                    cued = true;
+                    !common(word)
+                }
+                Cue::None if common(word) || acronym(word) => false,
+                // "a year at Jones, Mitchell and Williams": a firm, given names and all.
+                Cue::None if listed_together.firms.contains(&i) => false,
+                Cue::None => {
+                    let shaped = inverted
+                        || around_initial(lists, text, words, i)
+                        || before_family_name(lists, text, words, i)
+                        || before_speech_verb(lists, text, words, i)
+                        || name_line(lists, text, words, i)
+                        || listed_together.people.contains(&i);
+                    only_listed = !shaped;
+                    shaped || lists.is_given(&word.lower)
+                }
+            }
         };
         if !starts {
             i += 1;
@@ -411,9 +249,10 @@ pub fn find(lists: &NameLists, text: &str, words: &[Word<'_>], out: &mut Vec<Phi
         while j < words.len() && j - i <= 4 && adjacent(text, &words[j - 1], &words[j]) {
             let next = &words[j];
             // After a given name or a cue, a capitalised word that is not an everyday one is
-            // taken as the family name, listed or not (the lists are American; names are not).
+            // taken as the family name, listed or not (names come from everywhere).
             let part = next.initial()
-                || (next.capitalised() && !common(next))
+                || (nameish(lists, next) && !organisation_word(next))
+                || (all_lower && lower_case_part(lists, next))
                 || (PARTICLES.contains(&next.lower.as_ref())
                     && words.get(j + 1).is_some_and(Word::capitalised))
                 || (SUFFIXES.contains(&next.lower.as_ref())
@@ -426,6 +265,19 @@ pub fn find(lists: &NameLists, text: &str, words: &[Word<'_>], out: &mut Vec<Phi
                 last = j;
             }
             j += 1;
+        }
+        // "Bertha Inc", "Russell Investments": a company named after someone; "Mathias
+        // Pass": a street; "Upper Austria", "France": a state or a country; a lone listed
+        // given name that is also a listed town ("Salvador") is left to the places.
+        let not_a_person = !after_title
+            && !cued
+            && (before_organisation_word(text, words, last)
+                || street_name(text, words, i, last)
+                || country_or_state(words, i, last)
+                || (only_listed && last == i && lists.places.contains(word.lower.as_ref())));
+        if not_a_person {
+            i = last + 1;
+            continue;
         }
         let mut end = words[last].end;
         if words[last].initial() && words[last].dotted {
@@ -440,6 +292,263 @@ pub fn find(lists: &NameLists, text: &str, words: &[Word<'_>], out: &mut Vec<Phi
     }
 }
 
+fn street_suffix(word: &Word<'_>) -> bool {
+    word.capitalised() && STREET_SUFFIXES.binary_search(&word.lower.as_ref()).is_ok()
+}
+
+/// `words[first..=last]` end in a street's suffix, or one follows them: "Philip Bypass",
+/// "Marina Fort Street".
+fn street_name(text: &str, words: &[Word<'_>], first: usize, last: usize) -> bool {
+    (last > first && street_suffix(&words[last]))
+        || words
+            .get(last + 1)
+            .is_some_and(|next| street_suffix(next) && text[words[last].end..next.start] == *" ")
+}
+
+/// `words[first..=last]`, or their last words, name a country or a US state.
+fn country_or_state(words: &[Word<'_>], first: usize, last: usize) -> bool {
+    (first..=last).any(|from| {
+        let tail = words[from..=last]
+            .iter()
+            .map(|w| w.lower.as_ref())
+            .collect::<Vec<_>>()
+            .join(" ");
+        COUNTRIES_AND_STATES.binary_search(&tail.as_str()).is_ok()
+    })
+}
+
+fn organisation_word(word: &Word<'_>) -> bool {
+    ORGANISATION_WORDS
+        .binary_search(&word.lower.as_ref())
+        .is_ok()
+}
+
+/// The word after `last` ends a company's name: "Conway Inc.", "Russell Investments",
+/// "Smith, Jones and Davis Orchestra", "Acme, LLC".
+fn before_organisation_word(text: &str, words: &[Word<'_>], last: usize) -> bool {
+    words.get(last + 1).is_some_and(|next| {
+        let gap = text[words[last].end..next.start].trim();
+        next.capitalised() && (gap.is_empty() || gap == ",") && organisation_word(next)
+    })
+}
+
+/// In a text all in lower case, a listed given name that is not an everyday word followed by
+/// a listed family name, perhaps with an initial between: "eva kleist", "benjamin a seiler".
+fn lower_case_name(lists: &NameLists, text: &str, words: &[Word<'_>], i: usize) -> bool {
+    let word = &words[i];
+    if !lists.is_given(&word.lower) || !lower_case_listed(lists, word) {
+        return false;
+    }
+    let mut k = i + 1;
+    if words
+        .get(k)
+        .is_some_and(|w| w.text.chars().count() == 1 && adjacent(text, &words[k - 1], w))
+    {
+        k += 1;
+    }
+    words.get(k).is_some_and(|family| {
+        adjacent(text, &words[k - 1], family)
+            && lists.is_family(&family.lower)
+            && lower_case_listed(lists, family)
+    })
+}
+
+/// A word continuing a name in a text all in lower case: a single letter or a listed name.
+fn lower_case_part(lists: &NameLists, word: &Word<'_>) -> bool {
+    word.text.chars().count() == 1 || lower_case_listed(lists, word)
+}
+
+/// In a text all in lower case, a listed name that is no everyday word ("adam", not "will"
+/// or "soon").
+fn lower_case_listed(lists: &NameLists, word: &Word<'_>) -> bool {
+    (lists.is_family(&word.lower) || lists.is_given(&word.lower))
+        && !common(word)
+        && !lists.is_everyday(&word.lower)
+}
+
+/// A line of two or three capitalised words, one of them a listed name, as records, letters
+/// and envelopes put a person's name above their details: "Einojuhani Pyysalo".
+fn name_line(lists: &NameLists, text: &str, words: &[Word<'_>], i: usize) -> bool {
+    let line_start = text[..words[i].start].rfind('\n').map_or(0, |n| n + 1);
+    if !text[line_start..words[i].start]
+        .chars()
+        .all(|c| c.is_whitespace() || c == '>')
+    {
+        return false;
+    }
+    let mut last = i;
+    while words.get(last + 1).is_some_and(|next| {
+        text[words[last].end..next.start]
+            .chars()
+            .all(|c| c == ' ' || c == '.')
+    }) {
+        last += 1;
+    }
+    let line_end = text[words[last].end..]
+        .find('\n')
+        .map_or(text.len(), |n| words[last].end + n);
+    let rest_of_line_blank = text[words[last].end..line_end]
+        .chars()
+        .all(|c| c.is_whitespace() || c == '.');
+    let parts = &words[i..=last];
+    rest_of_line_blank
+        && (2..=3).contains(&parts.len())
+        && parts
+            .iter()
+            .all(|w| w.initial() || (nameish(lists, w) && !organisation_word(w)))
+        && parts
+            .iter()
+            .any(|w| lists.is_given(&w.lower) || lists.is_family(&w.lower))
+}
+
+/// "Tilly Nicholson", "Weronika Martinsen": a capitalised word that is not an everyday one
+/// before a listed family name, the two not a listed place ("Santa Clara").
+fn before_family_name(lists: &NameLists, text: &str, words: &[Word<'_>], i: usize) -> bool {
+    let (Some(first), Some(family)) = (words.get(i), words.get(i + 1)) else {
+        return false;
+    };
+    nameish(lists, first)
+        && family.capitalised()
+        && text[first.end..family.start] == *" "
+        && first.text.chars().count() >= 2
+        && lists.is_family(&family.lower)
+        && !common(family)
+        && !acronym(family)
+        && !lists
+            .places
+            .contains(&format!("{} {}", first.lower, family.lower))
+}
+
+/// "Enrico shouted at Gary", "says Hartvigsson": a capitalised word, or two, that is not an
+/// everyday one before a verb of speech or of living.
+fn before_speech_verb(lists: &NameLists, text: &str, words: &[Word<'_>], i: usize) -> bool {
+    if !nameish(lists, &words[i]) {
+        return false;
+    }
+    let mut k = i;
+    while k < i + 2
+        && words
+            .get(k + 1)
+            .is_some_and(|w| nameish(lists, w) && text[words[k].end..w.start] == *" ")
+    {
+        k += 1;
+    }
+    words.get(k + 1).is_some_and(|verb| {
+        text[words[k].end..verb.start] == *" "
+            && SPEECH_VERBS.binary_search(&verb.lower.as_ref()).is_ok()
+    })
+}
+
+/// "Szabina J Gelencsér", "Faina D. Yefremova": two capitalised words that are not
+/// everyday ones around a middle initial are a name, listed or not.
+fn around_initial(lists: &NameLists, text: &str, words: &[Word<'_>], i: usize) -> bool {
+    let [first, initial, last] = match words.get(i..i + 3) {
+        Some([a, b, c]) => [a, b, c],
+        _ => return false,
+    };
+    first.text.chars().count() >= 2
+        && nameish(lists, first)
+        && initial.initial()
+        && last.text.chars().count() >= 2
+        && nameish(lists, last)
+        && adjacent(text, first, initial)
+        && adjacent(text, initial, last)
+}
+
+/// The indices of family or given names listed together, two or more joined by commas,
+/// "and" or "&" ("our founders: Kónya, Becker and Vasquez"; "Marrero and Murphy were"),
+/// unless the list reads as a firm's name: after "at", "from", "for"…, or before a
+/// company's word ("The Davis, Reynolds and Williamson Orchestra").
+fn listed_together(lists: &NameLists, text: &str, words: &[Word<'_>], all_lower: bool) -> Lists {
+    let listed = |w: &Word<'_>| lists.is_family(&w.lower) || lists.is_given(&w.lower);
+    // A member is a capitalised word that is not an everyday one, a short acronym or a
+    // place; at least one member of the list is a listed name ("Usamov and Bowers"). In a
+    // text all in lower case, every member is a listed name.
+    let member = |w: &Word<'_>| {
+        if all_lower {
+            return lower_case_listed(lists, w);
+        }
+        nameish(lists, w) && (listed(w) || !lists.places.contains(w.lower.as_ref()))
+    };
+    let mut found = Lists::default();
+    let mut i = 0;
+    while i < words.len() {
+        // Cheap test first: most words are not joined to the next by a comma or "and".
+        if next_in_list(text, words, i).is_none() || !member(&words[i]) {
+            i += 1;
+            continue;
+        }
+        let first = i;
+        let mut chain = 1;
+        let mut any_listed = listed(&words[i]);
+        // A list ends in "and" or "&": "Street, Boston" is an address, not two people.
+        let mut closed = false;
+        while let Some(next) = next_in_list(text, words, i) {
+            if !member(&words[next]) {
+                break;
+            }
+            any_listed |= listed(&words[next]);
+            closed = next == i + 2 || text[words[i].end..words[next].start].contains('&');
+            chain += 1;
+            i = next;
+        }
+        let firm = (first > 0
+            && ORGANISATION_CONTEXT
+                .binary_search(&words[first - 1].lower.as_ref())
+                .is_ok())
+            || before_organisation_word(text, words, i);
+        // Each member stands alone: "Reed Elsevier and T Rowe Price" are not single names.
+        let alone = words.get(i + 1).is_none_or(|w| {
+            !w.capitalised() || !text[words[i].end..w.start].chars().all(|c| c == ' ')
+        });
+        if chain >= 2 && closed && any_listed && (firm || alone) {
+            let members = if firm {
+                &mut found.firms
+            } else {
+                &mut found.people
+            };
+            let mut k = first;
+            members.push(k);
+            while k < i {
+                let Some(next) = next_in_list(text, words, k) else {
+                    break;
+                };
+                members.push(next);
+                k = next;
+            }
+        }
+        i += 1;
+    }
+    found
+}
+
+/// The indices of the words in lists of names: of people, and of firms.
+#[derive(Default)]
+struct Lists {
+    people: Vec<usize>,
+    firms: Vec<usize>,
+}
+
+/// The index of the word joined to `words[i]` in a list: after ", ", " and ", ", and "
+/// or " & ".
+fn next_in_list(text: &str, words: &[Word<'_>], i: usize) -> Option<usize> {
+    let this = words.get(i)?;
+    let next = words.get(i + 1)?;
+    let gap = text.get(this.end..next.start)?;
+    if gap.contains('\n') || gap.len() > 4 {
+        return None;
+    }
+    match gap.trim() {
+        "," | "&" if next.lower != "and" => Some(i + 1),
+        "," | "" if next.lower == "and" => {
+            let after = words.get(i + 2)?;
+            let gap = text.get(next.end..after.start)?;
+            (gap == " ").then_some(i + 2)
+        }
+        _ => None,
+    }
+}
+
 #[derive(PartialEq, Eq)]
 enum Cue {
     None,
@@ -447,58 +556,73 @@ enum Cue {
     Strong,
 }
 
+/// The last words of the cues, sorted: most words end no cue, and are passed over at once.
+static NAME_CUE_ENDINGS: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| endings(STRONG_CUES.iter().chain(CUES)));
+static PLACE_CUE_ENDINGS: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| endings(PLACE_CUES.iter()));
+
+fn endings<'a>(cues: impl Iterator<Item = &'a &'static [&'static str]>) -> Vec<&'static str> {
+    let mut last: Vec<&'static str> = cues.filter_map(|cue| cue.last().copied()).collect();
+    last.sort_unstable();
+    last.dedup();
+    last
+}
+
+/// Whether the word before `words[i]` ends one of the cues whose endings are `endings`.
+fn may_follow_cue(words: &[Word<'_>], i: usize, endings: &[&str]) -> bool {
+    i > 0 && endings.binary_search(&words[i - 1].lower.as_ref()).is_ok()
+}
+
 /// Whether the words right before `i` are a cue that a name follows.
 fn cue_before(words: &[Word<'_>], i: usize, text: &str) -> Cue {
-    let matches = |cue: &[&str]| {
-        cue.len() <= i
-            && cue.iter().enumerate().all(|(k, c)| {
-                let w = &words[i - cue.len() + k];
-                w.lower == *c
-            })
-            && {
-                // The cue and the name are in one phrase: nothing but spaces, a colon or a
-                // comma between them.
-                let before = &words[i - 1];
-                text[before.end..words[i].start]
-                    .chars()
-                    .all(|c| c == ' ' || c == ':' || c == ',' || c == '\t')
-            }
+    if !may_follow_cue(words, i, &NAME_CUE_ENDINGS) {
+        return Cue::None;
+    }
+    // The cue and the name are in one phrase: nothing but spaces, a colon, a comma or a
+    // question's mark between them ("What's your last name? Boyle").
+    let joins = |gap: &str| {
+        gap.chars()
+            .all(|c| matches!(c, ' ' | ':' | ',' | '?' | '\t'))
     };
-    if STRONG_CUES.iter().any(|c| matches(c)) {
+    if STRONG_CUES
+        .iter()
+        .any(|c| follows(words, i, text, c, joins))
+    {
         Cue::Strong
-    } else if CUES.iter().any(|c| matches(c)) {
+    } else if CUES.iter().any(|c| follows(words, i, text, c, joins)) {
         Cue::Weak
     } else {
         Cue::None
     }
 }
 
-/// The longest run of up to four capitalised words naming a listed place.
+/// Whether `cue`'s words come right before `words[i]`, with a gap `joins` accepts.
+fn follows(
+    words: &[Word<'_>],
+    i: usize,
+    text: &str,
+    cue: &[&str],
+    joins: impl Fn(&str) -> bool,
+) -> bool {
+    cue.len() <= i
+        && cue
+            .iter()
+            .enumerate()
+            .all(|(k, c)| words[i - cue.len() + k].lower == *c)
+        && joins(&text[words[i - 1].end..words[i].start])
+}
+
+/// Places: the longest run of up to four capitalised words naming a listed place, and the
+/// capitalised words after a place cue.
 pub fn find_places(lists: &NameLists, text: &str, words: &[Word<'_>], out: &mut Vec<PhiSpan>) {
-    if lists.places.is_empty() {
-        return;
-    }
     let mut i = 0;
     while i < words.len() {
         if !words[i].capitalised() {
             i += 1;
             continue;
         }
-        let mut matched = None;
-        let mut joined = words[i].lower.to_string();
-        if lists.places.contains(&joined) {
-            matched = Some(i);
-        }
-        let mut j = i + 1;
-        while j < words.len() && j - i < 4 && adjacent(text, &words[j - 1], &words[j]) {
-            joined.push(' ');
-            joined.push_str(&words[j].lower);
-            if lists.places.contains(&joined) {
-                matched = Some(j);
-            }
-            j += 1;
-        }
-        match matched {
+        match listed_place(lists, text, words, i).or_else(|| cued_place(text, words, i)) {
             Some(last) => {
                 out.push(PhiSpan {
                     kind: PhiKind::Location,
@@ -512,12 +636,82 @@ pub fn find_places(lists: &NameLists, text: &str, words: &[Word<'_>], out: &mut 
     }
 }
 
+/// The last word of the longest listed place starting at `words[i]`.
+fn listed_place(lists: &NameLists, text: &str, words: &[Word<'_>], i: usize) -> Option<usize> {
+    if lists.places.is_empty() {
+        return None;
+    }
+    let mut matched = None;
+    let mut joined = words[i].lower.to_string();
+    if lists.places.contains(&joined) {
+        matched = Some(i);
+    }
+    let mut j = i + 1;
+    while j < words.len() && j - i < 4 && adjacent(text, &words[j - 1], &words[j]) {
+        joined.push(' ');
+        joined.push_str(&words[j].lower);
+        if lists.places.contains(&joined) {
+            matched = Some(j);
+        }
+        j += 1;
+    }
+    matched
+}
+
+/// The last word of the place after a cue ("grew up in Remniku", "flew to Villafranca del
+/// Cid"): up to four capitalised words, with the particles between them. Not a place: a
+/// country or state, a month, a language, a heading word, an acronym of up to four letters
+/// ("in COPD"), or
+/// a company ("in Acme Inc").
+fn cued_place(text: &str, words: &[Word<'_>], i: usize) -> Option<usize> {
+    let first = &words[i];
+    let short_acronym =
+        first.text.chars().count() <= 4 && first.text.chars().all(char::is_uppercase);
+    if short_acronym
+        || NOT_PLACES.binary_search(&first.lower.as_ref()).is_ok()
+        || common(first)
+        || !may_follow_cue(words, i, &PLACE_CUE_ENDINGS)
+        || !PLACE_CUES
+            .iter()
+            .any(|cue| follows(words, i, text, cue, |gap| gap == " "))
+    {
+        return None;
+    }
+    let mut last = i;
+    let mut j = i + 1;
+    while j < words.len() && j - i < 4 && adjacent(text, &words[j - 1], &words[j]) {
+        let next = &words[j];
+        if next.capitalised() && !NOT_PLACES.contains(&next.lower.as_ref()) {
+            last = j;
+        } else if !(PARTICLES.contains(&next.lower.as_ref())
+            && words.get(j + 1).is_some_and(Word::capitalised))
+        {
+            break;
+        }
+        j += 1;
+    }
+    let place = &text[first.start..words[last].end];
+    let country_or_state = COUNTRIES_AND_STATES
+        .binary_search(&place.to_lowercase().as_str())
+        .is_ok();
+    (!country_or_state && !before_organisation_word(text, words, last)).then_some(last)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_word_lists_searched_by_halves_are_sorted() {
-        assert!(COMMON_WORDS.windows(2).all(|w| w[0] < w[1]));
+        for list in [
+            COMMON_WORDS,
+            COUNTRIES_AND_STATES,
+            SPEECH_VERBS,
+            NOT_PLACES,
+            ORGANISATION_CONTEXT,
+            ORGANISATION_WORDS,
+        ] {
+            assert!(list.windows(2).all(|w| w[0] < w[1]), "{:?}", list.first());
+        }
     }
 }

@@ -18,23 +18,23 @@ const US_STATES: &str = "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|L
 const LABELLED: &[(PhiKind, &str)] = &[
     (
         PhiKind::MedicalRecord,
-        r"(?i)\b(?:mrn|medical\s+record(?:\s+(?:number|no\.?|num|#))?|chart\s+(?:number|no\.?|#)|patient\s+(?:id|number|no\.?))\s*[:#]?\s*([A-Z0-9][A-Z0-9-]{3,19})\b",
+        r"(?i)\b(?:mrn|medical\s+record(?:\s+(?:number|no\.?|num|#))?|chart\s+(?:number|no\.?|#)|patient\s+(?:id|number|no\.?))(?:\s+is)?\s*[:#]?\s*([A-Z0-9][A-Z0-9-]{3,19})\b",
     ),
     (
         PhiKind::HealthPlan,
-        r"(?i)\b(?:member\s*id|subscriber\s*id|policy\s*(?:number|no\.?|#|id)|(?:health\s*plan|insurance|beneficiary|medicaid|medicare)\s*(?:id|number|no\.?|#))\s*[:#]?\s*([A-Z0-9][A-Z0-9-]{4,19})\b",
+        r"(?i)\b(?:member\s*id|subscriber\s*id|policy\s*(?:number|no\.?|#|id)|(?:health\s*plan|insurance|beneficiary|medicaid|medicare)\s*(?:id|number|no\.?|#))(?:\s+is)?\s*[:#]?\s*([A-Z0-9][A-Z0-9-]{4,19})\b",
     ),
     (
         PhiKind::Account,
-        r"(?i)\b(?:account|acct|a/c)\s*(?:number|no\.?|#)?\s*[:#]?\s*(\d[\d-]{5,19})\b",
+        r"(?i)\b(?:account|acct|a/c)\s*(?:number|no\.?|#)?(?:\s+is)?\s*[:#]?\s*(\d[\d-]{5,19})\b",
     ),
     (
         PhiKind::Licence,
-        r"(?i)\b(?:driver'?s?\s+licen[cs]e|licen[cs]e|certificate|cert\.|dea|npi)\s*(?:number|no\.?|#|id)?\s*[:#]?\s*([A-Z0-9][A-Z0-9-]{4,19})\b",
+        r"(?i)\b(?:driver'?s?\s+licen[cs]e|licen[cs]e|certificate|cert\.|dea|npi)\s*(?:number|no\.?|#|id)?(?:\s+is)?\s*[:#]?\s*([A-Z0-9][A-Z0-9-]{4,19})\b",
     ),
     (
         PhiKind::Vehicle,
-        r"(?i)\b(?:vin|vehicle\s+id(?:entification)?(?:\s+number)?|licen[cs]e\s+plate|plate|registration)\s*(?:number|no\.?|#)?\s*[:#]?\s*([A-Z0-9][A-Z0-9-]{1,16})\b",
+        r"(?i)\b(?:vin|vehicle\s+id(?:entification)?(?:\s+number)?|licen[cs]e\s+plate|plate|registration)\s*(?:number|no\.?|#)?(?:\s+is)?\s*[:#]?\s*([A-Z0-9][A-Z0-9-]{1,16})\b",
     ),
     (
         PhiKind::Device,
@@ -58,13 +58,14 @@ pub struct Patterns {
     iban: Regex,
     phone: Regex,
     numeric_date: Regex,
-    month_date: Regex,
     weekday: Regex,
+    month_date: Regex,
     age: Regex,
     zip: Regex,
     zip_labelled: Regex,
     street_named: Regex,
     street_suffixed: Regex,
+    street_numbered: Regex,
     address: Regex,
     po_box: Regex,
     secondary_unit: Regex,
@@ -101,17 +102,19 @@ impl Patterns {
             ssn_bare: compiled(
                 r"(?i)\b(?:ssn|social\s+security(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*(\d{9})\b",
             ),
-            card: compiled(r"\b\d(?:[ -]?\d){12,18}\b"),
+            card: compiled(r"\b\d(?:[ -]?\d){11,18}\b"),
             iban: compiled(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"),
-            phone: compiled(r"(?:\+|\b00|\()?\d[\d ().-]{5,22}\d\b"),
+            phone: compiled(r"(?:\+|\b00|\()?\d[\d ().-]{5,22}\d(?:\s?(?:x|ext\.?\s?)\d{1,5})?\b"),
             numeric_date: compiled(
                 r"\b(?:(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})|(\d{4})[/.-](\d{1,2})[/.-](\d{1,2}))(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?\b",
             ),
             month_date: compiled(&format!(
                 r"(?i)\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{month}\.?(?:,?\s+\d{{4}})?|{month}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|{month}\.?,?\s+\d{{4}})\b"
             )),
+            // The day of an event ("on Tuesday morning"); a schedule ("every Monday",
+            // "on Mondays") dates nothing and is left alone.
             weekday: compiled(
-                r"(?i)\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+                r"(?i)\b(?:(every|each|alternate)\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)(s)?\b",
             ),
             age: compiled(
                 r"(?i)\b(?:(\d{2,3})\s*-?\s*(?:years?|yrs?|y/o|yo)(?:[\s-]*old)?|age[d]?\s*:?\s*(\d{2,3}))\b",
@@ -125,6 +128,13 @@ impl Patterns {
             ),
             street_suffixed: compiled(
                 r"(?i)\b(?:\d{1,6}\s+)?[\p{L}\p{M}-]+(?:strasse|straße|str\.|weg|gasse|platz|allee|damm|katu|gatan|vägen|vej|gade|laan|straat|plein|kade|utca|ulice|cesta)\s+\d{1,5}[a-z]?\b(?:,?\s+(?:apt|apartment|suite|ste|unit|#)\.?\s*[\w-]+)?",
+            ),
+            // The European order, a house number after the street's name, written with the
+            // building's or a postal number before it ("28245 Puruntie 82", "808 Kálmán
+            // Imre u. 12."): at most one short word in lower case, and the line, a comma or
+            // a unit right after.
+            street_numbered: compiled(
+                r"(?m)(?-u:\b)(\d{1,6}[ \t]+\p{Lu}[\p{L}\p{M}'-]*\.?(?:[ \t]+\p{Lu}[\p{L}\p{M}'-]*\.?){0,2}(?:[ \t]+\p{Ll}[\p{L}\p{M}'-]{0,5}\.?)?(?:[ \t]+\p{Lu}[\p{L}\p{M}'-]*\.?){0,2}[ \t]+\d{1,5}[a-z]?\.?)(?:[ \t]*(?:$|,)|[ \t]+(?i:apt|apartment|suite|ste)\b)",
             ),
             address: compiled(
                 r"(?i)\b\d{1,6}[a-z]?\s+(?:[a-z0-9][\w'.-]*\s+){0,4}(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|ter|circle|cir|parkway|pkwy|highway|hwy|square|sq|trail|trl|alley|crescent|close|gardens)\b\.?(?:,?\s+(?:apt|apartment|suite|ste|unit|#)\.?\s*[\w-]+)?",
@@ -168,9 +178,16 @@ impl Patterns {
             push(PhiKind::Url, m.start(), m.end());
         }
         for m in self.ipv4.find_iter(text) {
-            if m.as_str()
-                .split('.')
-                .all(|o| o.parse::<u16>().is_ok_and(|n| n <= 255))
+            // Four groups of a longer dotted number ("03.93.92.16.85", a phone) are not an
+            // address.
+            let longer = text[..m.start()].ends_with('.')
+                || text[m.end()..]
+                    .strip_prefix('.')
+                    .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
+            if !longer
+                && m.as_str()
+                    .split('.')
+                    .all(|o| o.parse::<u16>().is_ok_and(|n| n <= 255))
             {
                 push(PhiKind::IpAddress, m.start(), m.end());
             }
@@ -199,7 +216,11 @@ impl Patterns {
         }
         for m in self.card.find_iter(text) {
             let digits: Vec<u8> = m.as_str().bytes().filter(u8::is_ascii_digit).collect();
-            if (13..=19).contains(&digits.len()) && luhn(&digits) {
+            // Maestro numbers run from 12 digits; at 12 a passing checksum is too common
+            // by chance (one in ten), so those need the word "card" or "cc" before them.
+            let length_ok = (13..=19).contains(&digits.len())
+                || (digits.len() == 12 && after_card_word(text, m.start()));
+            if length_ok && luhn(&digits) {
                 push(PhiKind::CreditCard, m.start(), m.end());
             }
         }
@@ -231,8 +252,11 @@ impl Patterns {
                 push(PhiKind::Date, m.start(), m.end());
             }
         }
-        for m in self.weekday.find_iter(text) {
-            push(PhiKind::Date, m.start(), m.end());
+        for c in self.weekday.captures_iter(text) {
+            if c.get(1).is_none() && c.get(2).is_none() {
+                let m = whole(&c);
+                push(PhiKind::Date, m.0, m.1);
+            }
         }
         for c in self.age.captures_iter(text) {
             // Safe Harbor (C): only ages over 89 are identifiers.
@@ -263,6 +287,17 @@ impl Patterns {
                 push(PhiKind::StreetAddress, m.start(), m.end());
             }
         }
+        // Most texts have no number followed by a capitalised word: the scan is skipped.
+        let numbered = if number_before_capital(text) {
+            text
+        } else {
+            ""
+        };
+        for c in self.street_numbered.captures_iter(numbered) {
+            if let Some(m) = c.get(1) {
+                push(PhiKind::StreetAddress, m.start(), m.end());
+            }
+        }
         for pattern in [&self.po_box, &self.secondary_unit, &self.military] {
             for m in pattern.find_iter(text) {
                 push(PhiKind::StreetAddress, m.start(), m.end());
@@ -288,6 +323,34 @@ impl Patterns {
             }
         }
     }
+}
+
+/// A digit, then spaces or tabs, then a capital letter (or any letter beyond ASCII): what
+/// a numbered street starts with.
+fn number_before_capital(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.windows(3).enumerate().any(|(i, w)| {
+        w[0].is_ascii_digit() && (w[1] == b' ' || w[1] == b'\t') && {
+            let next = bytes[i + 1..]
+                .iter()
+                .find(|b| **b != b' ' && **b != b'\t')
+                .copied()
+                .unwrap_or(b' ');
+            next.is_ascii_uppercase() || next >= 0xC0
+        }
+    })
+}
+
+/// "card", "cc" or "card #" in the few words before `start`.
+fn after_card_word(text: &str, start: usize) -> bool {
+    let mut from = start.saturating_sub(32);
+    while !text.is_char_boundary(from) {
+        from += 1;
+    }
+    let before = text[from..start].to_lowercase();
+    before
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| w == "card" || w == "cc")
 }
 
 fn whole(c: &Captures<'_>) -> (usize, usize) {

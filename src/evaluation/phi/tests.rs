@@ -2,19 +2,7 @@ use super::*;
 use crate::catalog::Catalog;
 
 pub(crate) fn detector() -> PhiDetector {
-    let catalog = Catalog::load(None, None).expect("catalog");
-    let given = catalog
-        .tool_file("phi/given_names.txt")
-        .expect("given names");
-    let family = catalog
-        .tool_file("phi/family_names.txt")
-        .expect("family names");
-    let places = catalog.tool_file("phi/places.txt").expect("places");
-    PhiDetector::new(
-        NameLists::parse(&given.text, &family.text)
-            .expect("lists")
-            .with_places(&places.text),
-    )
+    crate::evaluation::phi_detector(&Catalog::load(None, None).expect("catalog")).expect("lists")
 }
 
 fn found(text: &str) -> Vec<(PhiKind, &str)> {
@@ -174,7 +162,7 @@ fn an_address_over_several_lines_is_one_identifier() {
     let cases: &[(&str, &str)] = &[
         (
             "Meet me at 5100 Quadra 104\n Suite 845\n Evionnaz\n Switzerland 05377",
-            "Suite 845\n Evionnaz\n Switzerland 05377",
+            "5100 Quadra 104\n Suite 845\n Evionnaz\n Switzerland 05377",
         ),
         (
             "Send it to 1317 Kimberly Way\n Apt. 962\n Grand Rapids, MI 21959 please",
@@ -324,4 +312,147 @@ fn hostile_text_never_panics() {
             assert!(span.start < span.end && span.end <= text.len());
         }
     }
+}
+
+/// The spans of one kind found in `text`.
+fn of_kind(text: &str, kind: PhiKind) -> Vec<&str> {
+    found(text)
+        .into_iter()
+        .filter(|(k, _)| *k == kind)
+        .map(|(_, t)| t)
+        .collect()
+}
+
+#[test]
+fn names_from_many_countries_are_found_by_their_shape_and_company() {
+    let cases: &[(&str, &[&str])] = &[
+        // A given name of another country, and an unlisted family name after it.
+        (
+            "Krisztián Szöllösy listed his top songs.",
+            &["Krisztián Szöllösy"],
+        ),
+        // Around a middle initial, listed or not.
+        (
+            "verses from Faina D. Yefremova today",
+            &["Faina D. Yefremova"],
+        ),
+        // Before a listed family name.
+        ("Tilly Nicholson will be talking", &["Tilly Nicholson"]),
+        // Family names listed together, one of them listed.
+        (
+            "our founders: Usamov, Becker and Vasquez.",
+            &["Usamov", "Becker", "Vasquez"],
+        ),
+        // Before a verb of speech.
+        ("Enrico shouted at him", &["Enrico"]),
+        ("\"Quite so,\" says Hartvigsson.", &["Hartvigsson"]),
+        // A line of its own above a person's details.
+        ("Oline Mikaelsen\n> Roadify Transit", &["Oline Mikaelsen"]),
+        // A text all in lower case, and one all in capitals.
+        (
+            "follow up with patricia desrosiers soon",
+            &["patricia desrosiers"],
+        ),
+        ("CALL PATRICIA DESROSIERS TODAY", &["PATRICIA DESROSIERS"]),
+        // After a title, the name stops before the flat.
+        ("Mrs. Barbara Yudina Apt. 675", &["Barbara Yudina"]),
+    ];
+    for (text, names) in cases {
+        assert_eq!(of_kind(text, PhiKind::Name), *names, "{text:?}");
+    }
+}
+
+#[test]
+fn firms_streets_countries_and_titles_are_not_people() {
+    for text in [
+        "I work for Aunt Bertha Inc now.",
+        "She spent a year at Jones, Mitchell and Williams as an assistant.",
+        "The Davis, Reynolds and Williamson Orchestra was founded in 1977.",
+        "at the corner of Dalbraut and Mathias Pass",
+        "I will be travelling to France next week.",
+        "He listed his songs for Entertainment Weekly.",
+        "Capitalized words like Wisdom and Discipline are not names.",
+        "The Princess Royal arrived this morning.",
+        "CAN I SPEAK TO A REAL PERSON?",
+    ] {
+        assert_eq!(of_kind(text, PhiKind::Name), Vec::<&str>::new(), "{text:?}");
+    }
+}
+
+#[test]
+fn places_are_found_after_their_cues_but_not_countries_or_months() {
+    let cases: &[(&str, &[&str])] = &[
+        ("a man who grew up in Remniku.", &["Remniku"]),
+        (
+            "Ms. Jones flew to Bessastaðahreppur on Saturday.",
+            &["Bessastaðahreppur"],
+        ),
+        (
+            "the economy of her home city Villafranca del Cid: tourism",
+            &["Villafranca del Cid"],
+        ),
+        (
+            "The Princess Royal arrived at Ettelgem this morning.",
+            &["Ettelgem"],
+        ),
+        ("I moved here from Estonia in March.", &[]),
+        ("Seen in Cardiology in January.", &[]),
+        ("Admitted to the ICU in COPD exacerbation.", &[]),
+    ];
+    for (text, places) in cases {
+        assert_eq!(of_kind(text, PhiKind::Location), *places, "{text:?}");
+    }
+}
+
+#[test]
+fn european_street_addresses_and_other_numbers_are_read_by_their_form() {
+    assert_eq!(
+        of_kind(
+            "Billing address: 28245 Puruntie 82 Apt. 595",
+            PhiKind::StreetAddress
+        ),
+        ["28245 Puruntie 82 Apt. 595"]
+    );
+    assert_eq!(
+        of_kind(
+            "his address: 808 Kálmán Imre u. 12., Budapest",
+            PhiKind::StreetAddress
+        ),
+        ["808 Kálmán Imre u. 12., Budapest"]
+    );
+    // A 12-digit Maestro number is a card only after the word "card".
+    assert_eq!(
+        of_kind("the limit for card 501864667909?", PhiKind::CreditCard),
+        ["501864667909"]
+    );
+    assert!(of_kind("reference 501864667909", PhiKind::CreditCard).is_empty());
+    // "number is" introduces a labelled number too.
+    assert_eq!(
+        of_kind(
+            "My driver's license number is F162823540116",
+            PhiKind::Licence
+        ),
+        ["F162823540116"]
+    );
+    // A dotted phone number is not an IP address; an extension belongs to its number.
+    assert_eq!(
+        found("Mobile: 03.93.92.16.85"),
+        [(PhiKind::Phone, "03.93.92.16.85")]
+    );
+    assert_eq!(
+        found("Fax: 345-899-3560x4587"),
+        [(PhiKind::Phone, "345-899-3560x4587")]
+    );
+    // The day of an event is a date; a schedule is not.
+    assert_eq!(
+        of_kind("He flew out on Tuesday morning.", PhiKind::Date),
+        ["Tuesday"]
+    );
+    assert!(
+        of_kind(
+            "Take one tablet every Monday; no doses on Sundays.",
+            PhiKind::Date
+        )
+        .is_empty()
+    );
 }
