@@ -204,7 +204,7 @@ impl PhiDetector {
     /// Grows each street address over what follows it in the same block (units, cities,
     /// regions, postal codes, countries; on the next lines or after commas), so that an
     /// address written over several lines is one identifier rather than pieces of several
-    /// kinds. Stops at anything else, names included.
+    /// kinds. Stops at anything else, and at names but for the town's place.
     fn assemble_addresses(&self, text: &str, spans: Vec<PhiSpan>) -> Vec<PhiSpan> {
         const MOST_PARTS: usize = 8;
         let joins = |kind: PhiKind| {
@@ -213,6 +213,18 @@ impl PhiDetector {
                 PhiKind::StreetAddress | PhiKind::ZipCode | PhiKind::Location
             )
         };
+        // What looks like a name on the line or after the comma that follows a street is the
+        // town ("Dolores", "Porto Alegre"): a person's name goes above the street, not below.
+        let town = |span: &PhiSpan, gap: &str| {
+            span.kind == PhiKind::Name
+                && (gap.contains('\n') || gap.contains(','))
+                && text.get(span.end..).is_some_and(|after| {
+                    let after = after.trim_start_matches([' ', '\t']);
+                    after.is_empty()
+                        || after.starts_with(['\n', '\r', ',', '|'])
+                        || after.starts_with(|c: char| c.is_ascii_digit())
+                })
+        };
         let mut out: Vec<PhiSpan> = Vec::with_capacity(spans.len());
         let mut rest = spans.into_iter().peekable();
         while let Some(mut span) = rest.next() {
@@ -220,13 +232,12 @@ impl PhiDetector {
                 for _ in 0..MOST_PARTS {
                     let between = |next: &PhiSpan| text.get(span.end..next.start);
                     if let Some(next) = rest.peek()
-                        && joins(next.kind)
-                        && between(next).is_some_and(|gap| {
-                            gap.len() <= 8
-                                && gap
-                                    .chars()
-                                    .all(|c| c.is_whitespace() || c == ',' || c == '>')
-                        })
+                        && let Some(gap) = between(next)
+                        && (joins(next.kind) || town(next, gap))
+                        && gap.len() <= 8
+                        && gap
+                            .chars()
+                            .all(|c| c.is_whitespace() || c == ',' || c == '>')
                     {
                         span.end = span.end.max(next.end);
                         rest.next();

@@ -7,6 +7,7 @@ use std::net::Ipv6Addr;
 
 use regex::{Captures, Regex};
 
+use super::vocabulary::{NOT_PLACES, NOT_STREETS};
 use super::{PhiKind, PhiSpan};
 
 /// The USPS codes of the states, DC and the territories: a place written before one of
@@ -66,6 +67,9 @@ pub struct Patterns {
     street_named: Regex,
     street_suffixed: Regex,
     street_numbered: Regex,
+    street_named_after_number: Regex,
+    street_after_on: Regex,
+    corner: Regex,
     address: Regex,
     po_box: Regex,
     secondary_unit: Regex,
@@ -124,7 +128,7 @@ impl Patterns {
                 r"(?i)\b(?:zip|postal|post)\s*(?:code)?(?:\s+is)?\s*[:#]?\s*([a-z0-9]{2,5}(?:[ -][a-z0-9]{2,4})?)\b",
             ),
             street_named: compiled(
-                r"(?i)\b(?:\d{1,6}\s+)?(?:rua|avenida|avda\.|av\.|calle|carrer|via|viale|piazza|rue|chemin|strada|ulica|ul\.|trg|plaza|praça|largo|travessa|allée|impasse)\s+[\p{L}\p{M}.' -]{2,40}?\s+\d{1,5}[a-z]?\b(?:,?\s+(?:apt|apartment|suite|ste|unit|#)\.?\s*[\w-]+)?",
+                r"(?i)\b(?:\d{1,6}\s+)?(?:rua|rúa|avenida|avda\.|av\.|calle|carrer|via|viale|piazza|rue|chemin|strada|ulica|ul\.|trg|plaza|praça|largo|travessa|allée|impasse)\s+[\p{L}\p{M}.' -]{2,40}?\s+\d{1,5}[a-z]?\b(?:,?\s+(?:apt|apartment|suite|ste|unit|#)\.?\s*[\w-]+)?",
             ),
             street_suffixed: compiled(
                 r"(?i)\b(?:\d{1,6}\s+)?[\p{L}\p{M}-]+(?:strasse|straße|str\.|weg|gasse|platz|allee|damm|katu|gatan|vägen|vej|gade|laan|straat|plein|kade|utca|ulice|cesta)\s+\d{1,5}[a-z]?\b(?:,?\s+(?:apt|apartment|suite|ste|unit|#)\.?\s*[\w-]+)?",
@@ -136,8 +140,25 @@ impl Patterns {
             street_numbered: compiled(
                 r"(?m)(?-u:\b)(\d{1,6}[ \t]+\p{Lu}[\p{L}\p{M}'-]*\.?(?:[ \t]+\p{Lu}[\p{L}\p{M}'-]*\.?){0,2}(?:[ \t]+\p{Ll}[\p{L}\p{M}'-]{0,5}\.?)?(?:[ \t]+\p{Lu}[\p{L}\p{M}'-]*\.?){0,2}[ \t]+\d{1,5}[a-z]?\.?)(?:[ \t]*(?:$|,)|[ \t]+(?i:apt|apartment|suite|ste)\b)",
             ),
+            // "846 31 Rue Al Imam Al Bakri, ...": the building's number, then a street named
+            // in the Romance or Slavic way, with no number after it. The regex starts at the
+            // street's word, so that its literals lead the search; the number before it is
+            // read by `house_number_before`.
+            street_named_after_number: compiled(
+                r"(?im)\b((?:rua|rúa|avenida|calle|carrer|via|viale|rue|chemin|strada|ulica|ul\.)[ \t]+[\p{L}\p{M}.' -]{2,40}?)[ \t]*(?:$|,)",
+            ),
+            // "The bus station is on Pod Floriánem 1677": a street's name and number ending
+            // a clause after "on" or "at"; group 2, the first word, must not be "Day",
+            // "Table" or the like.
+            street_after_on: compiled(
+                r"[ \t(](?:[Oo]n|[Aa]t)[ \t]+((\p{Lu}[\p{L}\p{M}'-]*)(?:[ \t]+\p{Lu}[\p{L}\p{M}'-]*){0,2}(?:[ \t]+\p{Ll}{1,5}\.?)?[ \t]+\d{1,5}[a-z]?)\.?(?:[ \t]*(?:$|[,;?!])|\.?\s)",
+            ),
+            // An intersection: "the corner of Dalbraut 99 and Frederikke Coves".
+            corner: compiled(
+                r"(?im)\bcorner[ \t]+of[ \t]+([^\n,;?!]{2,60}?[ \t]+and[ \t]+[^\n,;?!]{2,40}?)(?:[ \t]*(?:$|[,;?!])|\.(?:\s|$))",
+            ),
             address: compiled(
-                r"(?i)\b\d{1,6}[a-z]?\s+(?:[a-z0-9][\w'.-]*\s+){0,4}(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|ter|circle|cir|parkway|pkwy|highway|hwy|square|sq|trail|trl|alley|crescent|close|gardens)\b\.?(?:,?\s+(?:apt|apartment|suite|ste|unit|#)\.?\s*[\w-]+)?",
+                r"(?i)\b\d{1,6}[a-z]?\s+(?:[a-z0-9][\w'.-]*\s+){0,4}(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|ter|circle|cir|parkway|pkwy|highway|hwy|square|sq|trail|trl|alley|crescent|close|gardens|str)\b\.?(?:,?\s+(?:apt|apartment|suite|ste|unit|#)\.?\s*[\w-]+)?",
             ),
             po_box: compiled(
                 r"(?i)\b(?:p\.?\s?o\.?\s+box|post\s?box|postfach|apartado|caixa\s+postal)\s+\d+\b",
@@ -150,10 +171,10 @@ impl Patterns {
             // USPS Publication 28, section 225: military addresses (PSC, CMR and unit boxes
             // at APO, FPO or DPO with AA, AE or AP) and ships.
             military: compiled(
-                r"\b(?:(?:PSC|CMR|Unit)\s+\d{3,5},?\s+Box\s+\d{1,5}|(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+\d{5}|(?:USNS|USNV|USS|USCGC)\s+\p{Lu}\p{Ll}+)\b",
+                r"\b(?:(?i:(?:PSC|CMR|Unit)\s+\d{3,5},?\s+Box\s+\d{1,5}|(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+\d{5})|(?:USNS|USNV|USS|USCGC)\s+\p{Lu}\p{Ll}+)\b",
             ),
             address_continuation: compiled(
-                r"^(?:[ \t]*,[ \t]*|[ \t,]*\r?\n[ \t>,]*)(?:((?:\p{Lu}[\p{L}\p{M}'()-]*|de|la|del|nad|u|an|am|of|sur|le)(?:[ -](?:\p{Lu}[\p{L}\p{M}'()-]*|de|la|del|nad|u|an|am|of|sur|le)){0,4}(?:[ \t,]+\d{4,6})?)[ \t]*(?:$|\r?\n|,|\.(?:\s|$))|((?:[A-Z]{2}[ \t]+)?\d{4,6}(?:-\d{4})?)\b|([A-Z]{2})[ \t]*(?:$|\r?\n|,))",
+                r"^(?:[ \t]*,[ \t]*|[ \t,]*\r?\n(?:[ \t>,]*\r?\n)?[ \t>,]*)(?:((?:\p{Lu}[\p{L}\p{M}'()-]*|de|la|del|nad|u|an|am|of|sur|le)(?:[ -](?:\p{Lu}[\p{L}\p{M}'()-]*|de|la|del|nad|u|an|am|of|sur|le)){0,4}(?:[ \t,]+\d{4,6})?)[ \t]*(?:$|\r?\n|,|\.(?:\s|$))|((?:[A-Z]{2}[ \t]+)?\d{4,6}(?:-\d{4})?)\b|([A-Z]{2})[ \t]*(?:$|\r?\n|,))",
             ),
             city_state: compiled(&format!(
                 r"\b((?:[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|de|del|la|of))*)),\s+(?:{US_STATES})\b"
@@ -167,6 +188,9 @@ impl Patterns {
 
     pub fn find(&self, text: &str, out: &mut Vec<PhiSpan>) {
         let mut push = |kind, start, end| out.push(PhiSpan { kind, start, end });
+        // Each pattern is a pass over the text; those the text cannot hold are skipped.
+        let shape = Shape::of(text);
+        let only = |possible: bool| if possible { text } else { "" };
         for m in self.email.find_iter(text) {
             push(PhiKind::Email, m.start(), m.end());
         }
@@ -177,7 +201,7 @@ impl Patterns {
         for m in self.domain.find_iter(text) {
             push(PhiKind::Url, m.start(), m.end());
         }
-        for m in self.ipv4.find_iter(text) {
+        for m in self.ipv4.find_iter(only(shape.dotted_digits >= 4)) {
             // Four groups of a longer dotted number ("03.93.92.16.85", a phone) are not an
             // address.
             let longer = text[..m.start()].ends_with('.')
@@ -192,7 +216,7 @@ impl Patterns {
                 push(PhiKind::IpAddress, m.start(), m.end());
             }
         }
-        for m in self.ipv6.find_iter(text) {
+        for m in self.ipv6.find_iter(only(shape.hex_colon)) {
             if m.as_str().matches(':').count() >= 2
                 && m.as_str().parse::<Ipv6Addr>().is_ok()
                 && m.as_str().chars().any(|c| c.is_ascii_hexdigit())
@@ -200,7 +224,7 @@ impl Patterns {
                 push(PhiKind::IpAddress, m.start(), m.end());
             }
         }
-        for c in self.ssn.captures_iter(text) {
+        for c in self.ssn.captures_iter(only(shape.digits_run >= 9)) {
             if valid_ssn(&c[1], &c[2], &c[3]) {
                 let m = whole(&c);
                 push(PhiKind::Ssn, m.0, m.1);
@@ -214,7 +238,7 @@ impl Patterns {
                 }
             }
         }
-        for m in self.card.find_iter(text) {
+        for m in self.card.find_iter(only(shape.digits_run >= 12)) {
             let digits: Vec<u8> = m.as_str().bytes().filter(u8::is_ascii_digit).collect();
             // Maestro numbers run from 12 digits; at 12 a passing checksum is too common
             // by chance (one in ten), so those need the word "card" or "cc" before them.
@@ -224,12 +248,15 @@ impl Patterns {
                 push(PhiKind::CreditCard, m.start(), m.end());
             }
         }
-        for m in self.iban.find_iter(text) {
+        for m in self.iban.find_iter(only(shape.letters_then_digits)) {
             if valid_iban(m.as_str()) {
                 push(PhiKind::Account, m.start(), m.end());
             }
         }
-        for c in self.numeric_date.captures_iter(text) {
+        for c in self
+            .numeric_date
+            .captures_iter(only(shape.dotted_digits >= 3))
+        {
             let (day_month, year_first) = (c.get(1).is_some(), c.get(4).is_some());
             let ok = if day_month {
                 let (a, b) = (number(&c, 1), number(&c, 2));
@@ -270,7 +297,7 @@ impl Patterns {
                 push(PhiKind::Age, m.0, m.1);
             }
         }
-        for c in self.zip.captures_iter(text) {
+        for c in self.zip.captures_iter(only(shape.letters_then_digits)) {
             if let Some(m) = c.get(1) {
                 push(PhiKind::ZipCode, m.start(), m.end());
             }
@@ -284,6 +311,39 @@ impl Patterns {
         }
         for pattern in [&self.address, &self.street_named, &self.street_suffixed] {
             for m in pattern.find_iter(text) {
+                push(PhiKind::StreetAddress, m.start(), m.end());
+            }
+        }
+        for c in self.street_named_after_number.captures_iter(text) {
+            if let Some(m) = c.get(1)
+                && let Some(start) = house_number_before(text, m.start())
+            {
+                push(PhiKind::StreetAddress, start, m.end());
+            }
+        }
+        for c in self.street_after_on.captures_iter(text) {
+            if let (Some(m), Some(first)) = (c.get(1), c.get(2)) {
+                let first = first.as_str().to_lowercase();
+                if NOT_PLACES.binary_search(&first.as_str()).is_err()
+                    && NOT_STREETS.binary_search(&first.as_str()).is_err()
+                {
+                    push(PhiKind::StreetAddress, m.start(), m.end());
+                }
+            }
+        }
+        let corner = if text.contains("orner") || text.contains("ORNER") {
+            text
+        } else {
+            ""
+        };
+        for c in self.corner.captures_iter(corner) {
+            // Two streets, not "the corner of the room and the window": a digit or a
+            // capital in them.
+            if let Some(m) = c.get(1)
+                && m.as_str()
+                    .chars()
+                    .any(|ch| ch.is_ascii_digit() || ch.is_uppercase())
+            {
                 push(PhiKind::StreetAddress, m.start(), m.end());
             }
         }
@@ -323,6 +383,97 @@ impl Patterns {
             }
         }
     }
+}
+
+/// What the number-led patterns need, read in one pass over the bytes: most text holds
+/// none of it, and their scans are skipped.
+#[derive(Default)]
+struct Shape {
+    /// The most digits in one run where single spaces or hyphens may separate them (card,
+    /// SSN).
+    digits_run: usize,
+    /// The most digit groups joined by `.`, `/` or `-` ("7.2" is 2, "10.0.0.1" is 4).
+    dotted_digits: usize,
+    /// A colon with a hexadecimal digit or another colon on each side (IPv6).
+    hex_colon: bool,
+    /// Two capital letters right before a digit, or before white space and a digit (IBAN, a
+    /// state and its ZIP code).
+    letters_then_digits: bool,
+}
+
+impl Shape {
+    fn of(text: &str) -> Self {
+        let bytes = text.as_bytes();
+        let mut shape = Shape::default();
+        let (mut run, mut groups) = (0, 0);
+        for (i, &b) in bytes.iter().enumerate() {
+            let prev = i.checked_sub(1).map(|p| bytes[p]);
+            let next = bytes.get(i + 1).copied();
+            if b.is_ascii_digit() {
+                run += 1;
+                if !prev.is_some_and(|p| p.is_ascii_digit()) {
+                    groups += 1;
+                }
+            } else if (b == b' ' || b == b'-')
+                && prev.is_some_and(|p| p.is_ascii_digit())
+                && next.is_some_and(|n| n.is_ascii_digit())
+            {
+                // A separator inside a run of digits.
+            } else {
+                run = 0;
+            }
+            if !(b.is_ascii_digit()
+                || (matches!(b, b'.' | b'/' | b'-')
+                    && prev.is_some_and(|p| p.is_ascii_digit())
+                    && next.is_some_and(|n| n.is_ascii_digit())))
+            {
+                groups = 0;
+            }
+            shape.digits_run = shape.digits_run.max(run);
+            shape.dotted_digits = shape.dotted_digits.max(groups);
+            if b == b':'
+                && prev.is_some_and(|p| p == b':' || p.is_ascii_hexdigit())
+                && next.is_some_and(|n| n == b':' || n.is_ascii_hexdigit())
+            {
+                shape.hex_colon = true;
+            }
+            if b.is_ascii_uppercase() && prev.is_some_and(|p| p.is_ascii_uppercase()) {
+                let after = bytes[i + 1..].iter().find(|c| !c.is_ascii_whitespace());
+                if after.is_some_and(u8::is_ascii_digit) {
+                    shape.letters_then_digits = true;
+                }
+            }
+        }
+        shape
+    }
+}
+
+/// Where the house number (and a second, the building's) right before `at` starts: "846 31
+/// " before "Rue Al Imam".
+fn house_number_before(text: &str, at: usize) -> Option<usize> {
+    let before = text[..at].trim_end_matches([' ', '\t']);
+    if before.len() == at {
+        return None;
+    }
+    let mut start = None;
+    let mut rest = before;
+    for _ in 0..2 {
+        let digits = rest.len() - rest.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        if !(1..=6).contains(&digits) {
+            break;
+        }
+        let number_start = rest.len() - digits;
+        if rest[..number_start]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric)
+        {
+            break;
+        }
+        start = Some(number_start);
+        rest = rest[..number_start].trim_end_matches([' ', '\t']);
+    }
+    start
 }
 
 /// A digit, then spaces or tabs, then a capital letter (or any letter beyond ASCII): what

@@ -195,12 +195,17 @@ fn an_address_over_several_lines_is_one_identifier() {
             .collect::<Vec<_>>(),
         [(PhiKind::StreetAddress, "12 Main Street, Boston")]
     );
-    let text = "12 Main Street\nJohn Smith";
+    let text = "John Smith\n12 Main Street\nDolores\nUruguay";
     let spans = found(text);
-    assert!(
-        spans.contains(&(PhiKind::StreetAddress, "12 Main Street")),
-        "{spans:?}"
+    assert_eq!(
+        spans,
+        [
+            (PhiKind::Name, "John Smith"),
+            (PhiKind::StreetAddress, "12 Main Street\nDolores\nUruguay")
+        ]
     );
+    let text = "I live at 12 Main Street. John Smith lives next door.";
+    let spans = found(text);
     assert!(spans.contains(&(PhiKind::Name, "John Smith")), "{spans:?}");
 }
 
@@ -420,6 +425,36 @@ fn european_street_addresses_and_other_numbers_are_read_by_their_form() {
         ),
         ["808 Kálmán Imre u. 12., Budapest"]
     );
+    for (text, street) in [
+        (
+            "The bus station is on Pod Floriánem 1677",
+            "Pod Floriánem 1677",
+        ),
+        (
+            "it is the corner of Dalbraut 99 and Frederikke Coves",
+            "Dalbraut 99 and Frederikke Coves",
+        ),
+        (
+            "She lives at 846 31 Rue Al Imam Al Bakri, Cite Merzgui",
+            "846 31 Rue Al Imam Al Bakri, Cite Merzgui",
+        ),
+        (
+            "lives at 28919 136 Filadelfeos Str.",
+            "28919 136 Filadelfeos Str.",
+        ),
+        (
+            "address: unit 4526 box 0671\ndpo ap 40902",
+            "unit 4526 box 0671\ndpo ap 40902",
+        ),
+    ] {
+        assert_eq!(of_kind(text, PhiKind::StreetAddress), [street], "{text:?}");
+    }
+    for text in [
+        "Reassess on Day 5, then at Week 12.",
+        "It hurts in the corner of the room and the window.",
+    ] {
+        assert!(of_kind(text, PhiKind::StreetAddress).is_empty(), "{text:?}");
+    }
     // A 12-digit Maestro number is a card only after the word "card".
     assert_eq!(
         of_kind("the limit for card 501864667909?", PhiKind::CreditCard),

@@ -122,8 +122,10 @@ pub const COMMON_WORDS: &[&str] = &[
     "dawn",
     "day",
     "dean",
+    "desk",
     "did",
     "do",
+    "dob",
     "doctor",
     "does",
     "done",
@@ -132,11 +134,13 @@ pub const COMMON_WORDS: &[&str] = &[
     "dutch",
     "early",
     "east",
+    "email",
     "english",
     "european",
     "ever",
     "faith",
     "fall",
+    "fax",
     "finnish",
     "for",
     "frank",
@@ -211,8 +215,10 @@ pub const COMMON_WORDS: &[&str] = &[
     "mexican",
     "might",
     "miles",
+    "mobile",
     "more",
     "most",
+    "mrn",
     "my",
     "new",
     "next",
@@ -251,6 +257,7 @@ pub const COMMON_WORDS: &[&str] = &[
     "so",
     "south",
     "spanish",
+    "ssn",
     "star",
     "ste",
     "stone",
@@ -259,6 +266,7 @@ pub const COMMON_WORDS: &[&str] = &[
     "sunday",
     "swedish",
     "swiss",
+    "tel",
     "than",
     "that",
     "the",
@@ -274,6 +282,7 @@ pub const COMMON_WORDS: &[&str] = &[
     "turkish",
     "unit",
     "up",
+    "url",
     "us",
     "very",
     "was",
@@ -294,6 +303,7 @@ pub const COMMON_WORDS: &[&str] = &[
     "you",
     "young",
     "your",
+    "zip",
 ];
 
 /// Name particles kept inside a name ("Ludwig van Beethoven", "Maria de la Cruz").
@@ -564,6 +574,7 @@ pub const ORGANISATION_WORDS: &[&str] = &[
     "consulting",
     "corp",
     "corporation",
+    "daughters",
     "enterprises",
     "foundation",
     "gmbh",
@@ -587,6 +598,7 @@ pub const ORGANISATION_WORDS: &[&str] = &[
     "records",
     "services",
     "solutions",
+    "sons",
     "studios",
     "systems",
     "technologies",
@@ -938,3 +950,32 @@ pub const STREET_SUFFIXES: &[&str] = &[
     "way",
     "ways",
 ];
+
+/// Capitalised words before a number that make it a count, not a house ("on Day 5", "at
+/// Week 12", "on Windows 10"), beyond those of `NOT_PLACES`. Sorted.
+pub const NOT_STREETS: &[&str] = &[
+    "bed", "box", "covid", "cycle", "day", "dose", "exercise", "floor", "gate", "item", "lesson",
+    "level", "line", "module", "month", "page", "platform", "question", "visit", "week", "windows",
+    "year",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_word_lists_searched_by_halves_are_sorted() {
+        for list in [
+            COMMON_WORDS,
+            COUNTRIES_AND_STATES,
+            NOT_PLACES,
+            NOT_STREETS,
+            ORGANISATION_CONTEXT,
+            ORGANISATION_WORDS,
+            SPEECH_VERBS,
+            STREET_SUFFIXES,
+        ] {
+            assert!(list.windows(2).all(|w| w[0] < w[1]), "{:?}", list.first());
+        }
+    }
+}
