@@ -188,16 +188,25 @@ impl PhiDetector {
         };
         let words = names::words(cased);
         names::find(&self.names, cased, &words, &mut found);
-        // A listed place that is also a name found by its cues stays a name ("Victoria
-        // said"); a place before a state code was found by pattern and outranks both.
-        let mut places = Vec::new();
-        names::find_places(&self.names, cased, &words, &mut places);
-        places.retain(|p| {
+        // A listed place that is also a name stays a name ("Victoria said"); a place after
+        // its cue takes the names inside it ("returned to Feliciano", "grew up in Shelly
+        // Park"); a place before a state code was found by pattern and outranks all.
+        let (mut listed, mut cued) = (Vec::new(), Vec::new());
+        names::find_places(&self.names, cased, &words, &mut listed, &mut cued);
+        let overlaps = |a: &PhiSpan, b: &PhiSpan| a.start < b.end && b.start < a.end;
+        listed.retain(|p| {
             !found
                 .iter()
-                .any(|n| n.kind == PhiKind::Name && n.start < p.end && p.start < n.end)
+                .any(|n| n.kind == PhiKind::Name && overlaps(n, p))
         });
-        found.extend(places);
+        found.retain(|n| {
+            n.kind != PhiKind::Name
+                || !cued
+                    .iter()
+                    .any(|p| overlaps(n, p) && p.start <= n.start && n.end <= p.end)
+        });
+        found.extend(listed);
+        found.extend(cued);
         self.assemble_addresses(text, resolve(found))
     }
 

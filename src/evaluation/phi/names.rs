@@ -640,17 +640,29 @@ fn follows(
         && joins(&text[words[i - 1].end..words[i].start])
 }
 
-/// Places: the longest run of up to four capitalised words naming a listed place, and the
-/// capitalised words after a place cue.
-pub fn find_places(lists: &NameLists, text: &str, words: &[Word<'_>], out: &mut Vec<PhiSpan>) {
+/// Places: the longest run of up to four capitalised words naming a listed place (into
+/// `listed`), and the capitalised words after a place cue (into `cued`).
+pub fn find_places(
+    lists: &NameLists,
+    text: &str,
+    words: &[Word<'_>],
+    listed: &mut Vec<PhiSpan>,
+    cued: &mut Vec<PhiSpan>,
+) {
     let mut i = 0;
     while i < words.len() {
         if !words[i].capitalised() {
             i += 1;
             continue;
         }
-        match listed_place(lists, text, words, i).or_else(|| cued_place(text, words, i)) {
-            Some(last) => {
+        // A listed place after a place cue is as sure as any other cued place.
+        let found = match listed_place(lists, text, words, i) {
+            Some(last) if after_place_cue(text, words, i) => Some((last, &mut *cued)),
+            Some(last) => Some((last, &mut *listed)),
+            None => cued_place(text, words, i).map(|last| (last, &mut *cued)),
+        };
+        match found {
+            Some((last, out)) => {
                 out.push(PhiSpan {
                     kind: PhiKind::Location,
                     start: words[i].start,
@@ -685,6 +697,13 @@ fn listed_place(lists: &NameLists, text: &str, words: &[Word<'_>], i: usize) -> 
     matched
 }
 
+fn after_place_cue(text: &str, words: &[Word<'_>], i: usize) -> bool {
+    may_follow_cue(words, i, &PLACE_CUE_ENDINGS)
+        && PLACE_CUES
+            .iter()
+            .any(|cue| follows(words, i, text, cue, |gap| gap == " "))
+}
+
 /// The last word of the place after a cue ("grew up in Remniku", "flew to Villafranca del
 /// Cid"): up to four capitalised words, with the particles between them. Not a place: a
 /// country or state, a month, a language, a heading word, an acronym of up to four letters
@@ -697,10 +716,7 @@ fn cued_place(text: &str, words: &[Word<'_>], i: usize) -> Option<usize> {
     if short_acronym
         || NOT_PLACES.binary_search(&first.lower.as_ref()).is_ok()
         || common(first)
-        || !may_follow_cue(words, i, &PLACE_CUE_ENDINGS)
-        || !PLACE_CUES
-            .iter()
-            .any(|cue| follows(words, i, text, cue, |gap| gap == " "))
+        || !after_place_cue(text, words, i)
     {
         return None;
     }

@@ -400,6 +400,9 @@ fn places_are_found_after_their_cues_but_not_countries_or_months() {
             "The Princess Royal arrived at Ettelgem this morning.",
             &["Ettelgem"],
         ),
+        // After its cue, a place that reads as a name is a place.
+        ("we returned to Feliciano by helicopter", &["Feliciano"]),
+        ("a man who grew up in Shelly Park.", &["Shelly Park"]),
         ("I moved here from Estonia in March.", &[]),
         ("Seen in Cardiology in January.", &[]),
         ("Admitted to the ICU in COPD exacerbation.", &[]),
