@@ -381,11 +381,7 @@ fn lower_case_listed(lists: &NameLists, word: &Word<'_>) -> bool {
 /// A line of two or three capitalised words, one of them a listed name, as records, letters
 /// and envelopes put a person's name above their details: "Einojuhani Pyysalo".
 fn name_line(lists: &NameLists, text: &str, words: &[Word<'_>], i: usize) -> bool {
-    let line_start = text[..words[i].start].rfind('\n').map_or(0, |n| n + 1);
-    if !text[line_start..words[i].start]
-        .chars()
-        .all(|c| c.is_whitespace() || c == '>')
-    {
+    if !opens_line(text, words[i].start) {
         return false;
     }
     let mut last = i;
@@ -413,14 +409,19 @@ fn name_line(lists: &NameLists, text: &str, words: &[Word<'_>], i: usize) -> boo
             .any(|w| lists.is_given(&w.lower) || lists.is_family(&w.lower))
 }
 
+/// Nothing but white space or a quoting `>` between the line's start and `at`.
+fn opens_line(text: &str, at: usize) -> bool {
+    let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+    text[line_start..at]
+        .chars()
+        .all(|c| c.is_whitespace() || c == '>')
+}
+
 /// A speaker's name opening a line of a transcript: "Vinka: What a wife." Labels such as
 /// "Address:" or "Patient:" are everyday words and stay labels.
 fn speaker(lists: &NameLists, text: &str, words: &[Word<'_>], i: usize) -> bool {
     let word = &words[i];
-    let line_start = text[..word.start].rfind('\n').map_or(0, |n| n + 1);
-    text[line_start..word.start]
-        .chars()
-        .all(|c| c.is_whitespace() || c == '>')
+    opens_line(text, word.start)
         && text[word.end..].starts_with(": ")
         && !text[word.end + 2..].starts_with(|c: char| c.is_ascii_digit())
         && nameish(lists, word)

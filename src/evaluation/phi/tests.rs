@@ -305,6 +305,16 @@ fn hostile_text_never_panics() {
         "Dr.".repeat(2_000),
         "(((((((((((1".into(),
         "Ω 4111-1111-1111-1111 ß".into(),
+        // Capitals whose lower case is longer, possessives at the very end, a speaker with
+        // nothing after the colon, cues and numbers with nothing after them.
+        "İSTANBUL İZMİR CALL PATRICIA DESROSIERS".into(),
+        "Maria's ’s 's A's".into(),
+        "Vinka:".into(),
+        "Vinka: ".into(),
+        format!("{} and", "corner of ".repeat(500)),
+        format!("{}Rue X", "1 ".repeat(3_000)),
+        "grew up in".into(),
+        "on Pod 1".into(),
     ];
     texts.push(
         (0..3_000)
