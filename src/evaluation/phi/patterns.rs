@@ -69,6 +69,7 @@ pub struct Patterns {
     street_numbered: Regex,
     street_named_after_number: Regex,
     street_after_on: Regex,
+    street_without_number: Regex,
     corner: Regex,
     address: Regex,
     po_box: Regex,
@@ -152,6 +153,11 @@ impl Patterns {
             // "Table" or the like.
             street_after_on: compiled(
                 r"[ \t(](?:[Oo]n|[Aa]t)[ \t]+((\p{Lu}[\p{L}\p{M}'-]*)(?:[ \t]+\p{Lu}[\p{L}\p{M}'-]*){0,2}(?:[ \t]+\p{Ll}{1,5}\.?)?[ \t]+\d{1,5}[a-z]?)\.?(?:[ \t]*(?:$|[,;?!])|\.?\s)",
+            ),
+            // A street named without its number after "on", "at" or "in": "these early
+            // shows on Marina Fort Street". Only the commonest suffixes, capitalised.
+            street_without_number: compiled(
+                r"[ \t(](?:[Oo]n|[Aa]t|[Ii]n)[ \t]+((?:\p{Lu}[\p{L}\p{M}'-]*[ \t]+){1,3}(?:Street|Avenue|Road|Boulevard|Lane|Drive|Terrace|Square|Crescent|Parkway))\b",
             ),
             // An intersection: "the corner of Dalbraut 99 and Frederikke Coves".
             corner: compiled(
@@ -329,6 +335,11 @@ impl Patterns {
                 {
                     push(PhiKind::StreetAddress, m.start(), m.end());
                 }
+            }
+        }
+        for c in self.street_without_number.captures_iter(text) {
+            if let Some(m) = c.get(1) {
+                push(PhiKind::StreetAddress, m.start(), m.end());
             }
         }
         let corner = if text.contains("orner") || text.contains("ORNER") {

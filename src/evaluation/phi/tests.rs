@@ -444,6 +444,10 @@ fn european_street_addresses_and_other_numbers_are_read_by_their_form() {
             "Pod Floriánem 1677",
         ),
         (
+            "these early shows on Marina Fort Street were important",
+            "Marina Fort Street",
+        ),
+        (
             "it is the corner of Dalbraut 99 and Frederikke Coves",
             "Dalbraut 99 and Frederikke Coves",
         ),
