@@ -18,8 +18,8 @@ use anyhow::Context;
 use consilium::app::{App, AppOptions};
 use consilium::config::{Config, PlanLimits};
 use consilium::identity::{Email, Plan, Role, Scope};
-use consilium::metering::{CallUsage, Outcome};
-use support::{call_request, percentile};
+use consilium::metering::{CallRequest, CallUsage, Outcome};
+use support::percentile;
 
 /// Target from the issue: what the three steps may add at p99.
 const TARGET_P99_MICROS: f64 = 100.0;
@@ -42,7 +42,7 @@ async fn added_work(app: &App, bearer: &str) -> anyhow::Result<Duration> {
         .authenticate_bearer(bearer)
         .await
         .map_err(|e| anyhow::anyhow!("authentication failed: {e}"))?;
-    let call = call_request(&principal, "server_status", None, 0);
+    let call = CallRequest::by(&principal, "server_status", None, 0, 0);
     let admission = app
         .meter
         .admit(&call)

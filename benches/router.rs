@@ -23,9 +23,9 @@ use consilium::config::{Config, PlanLimits};
 use consilium::identity::{Email, Plan, Role, Scope};
 use consilium::llm::manage::{self, KeyToAdd, Pool};
 use consilium::llm::{CompletionRequest, Message, Route};
-use consilium::metering::{CallUsage, Outcome};
+use consilium::metering::{CallRequest, CallUsage, Outcome};
 use serde_json::{Value, json};
-use support::{call_request, percentile};
+use support::percentile;
 use zeroize::Zeroizing;
 
 /// Target: what the router path may add at p99.
@@ -76,7 +76,7 @@ async fn routed(app: &App, bearer: &str) -> anyhow::Result<Duration> {
         .authenticate_bearer(bearer)
         .await
         .map_err(|e| anyhow::anyhow!("authentication failed: {e}"))?;
-    let call = call_request(&principal, "chat", Some("chat"), 100);
+    let call = CallRequest::by(&principal, "chat", Some("chat"), 0, 100);
     let admission = app
         .meter
         .admit(&call)
