@@ -15,8 +15,9 @@ use std::sync::LazyLock;
 use foldhash::fast::RandomState;
 
 use super::vocabulary::{
-    COMMON_WORDS, COUNTRIES_AND_STATES, CUES, NOT_PLACES, ORGANISATION_CONTEXT, ORGANISATION_WORDS,
-    PARTICLES, PLACE_CUES, SPEECH_VERBS, STREET_SUFFIXES, STRONG_CUES, SUFFIXES, TITLES,
+    COMMON_WORDS, COUNTRIES_AND_STATES, CUES, NAMING_CUES, NOT_PLACES, ORGANISATION_CONTEXT,
+    ORGANISATION_WORDS, PARTICLES, PLACE_CUES, SPEECH_VERBS, STREET_SUFFIXES, STRONG_CUES,
+    SUFFIXES, TITLES,
 };
 use super::{PhiKind, PhiSpan};
 
@@ -212,12 +213,27 @@ pub fn find(lists: &NameLists, text: &str, words: &[Word<'_>], out: &mut Vec<Phi
         // Found only because the word is a listed given name, without a cue or a shape.
         let mut only_listed = false;
         let starts = if !word.capitalised() {
-            ((lists.is_given(&word.lower) || lists.is_family(&word.lower))
-                && !common(word)
-                && cue_before(words, i, text) == Cue::Strong)
-                || (all_lower
-                    && (listed_together.people.contains(&i)
-                        || lower_case_name(lists, text, words, i)))
+            let listed = || lists.is_given(&word.lower) || lists.is_family(&word.lower);
+            // "my name is vitoria", "people call me višeslav": a person naming themselves
+            // gives a name even when no list holds it. Most words follow no cue: it is
+            // looked for first.
+            cued = match cue_before(words, i, text) {
+                Cue::None => false,
+                Cue::Weak => {
+                    !common(word) && naming(words, i, text) && !lists.is_everyday(&word.lower)
+                }
+                Cue::Strong => {
+                    !common(word)
+                        && (listed() || (naming(words, i, text) && !lists.is_everyday(&word.lower)))
+                }
+            };
+            cued || (all_lower
+                && (listed_together.people.contains(&i)
+                    || lower_case_name(lists, text, words, i)
+                    // "mr. elliott"
+                    || (after_title
+                        && !common(word)
+                        && (listed() || !lists.is_everyday(&word.lower)))))
         } else if after_title {
             true
         } else {
@@ -231,6 +247,7 @@ pub fn find(lists: &NameLists, text: &str, words: &[Word<'_>], out: &mut Vec<Phi
                     cued = true;
                     !common(word)
                 }
+                Cue::None if listed_together.people.contains(&i) => true,
                 Cue::None if common(word) || acronym(word) => false,
                 // "a year at Jones, Mitchell and Williams": a firm, given names and all.
                 Cue::None if listed_together.firms.contains(&i) => false,
@@ -240,8 +257,9 @@ pub fn find(lists: &NameLists, text: &str, words: &[Word<'_>], out: &mut Vec<Phi
                         || before_family_name(lists, text, words, i)
                         || before_speech_verb(lists, text, words, i)
                         || name_line(lists, text, words, i)
-                        || speaker(lists, text, words, i)
-                        || listed_together.people.contains(&i);
+                        || unlisted_pair(lists, text, words, i)
+                        || before_particle(lists, text, words, i)
+                        || speaker(lists, text, words, i);
                     only_listed = !shaped;
                     shaped || lists.is_given(&word.lower)
                 }
@@ -257,7 +275,9 @@ pub fn find(lists: &NameLists, text: &str, words: &[Word<'_>], out: &mut Vec<Phi
         while j < words.len() && j - i <= 4 && adjacent(text, &words[j - 1], &words[j]) {
             let next = &words[j];
             // A full stop ends the name unless it ends an initial ("Faina D. Yefremova").
-            if text[words[j - 1].end..next.start].contains('.') && !words[j - 1].initial() {
+            let initial =
+                words[j - 1].initial() || (all_lower && words[j - 1].text.chars().count() == 1);
+            if text[words[j - 1].end..next.start].contains('.') && !initial {
                 break;
             }
             // After a given name or a cue, a capitalised word that is not an everyday one is
@@ -265,8 +285,14 @@ pub fn find(lists: &NameLists, text: &str, words: &[Word<'_>], out: &mut Vec<Phi
             let part = next.initial()
                 || (nameish(lists, next) && !organisation_word(next))
                 || (all_lower && lower_case_part(lists, next))
-                || (PARTICLES.contains(&next.lower.as_ref())
-                    && words.get(j + 1).is_some_and(Word::capitalised))
+                // "my name is borna jerković"
+                || (cued
+                    && !word.capitalised()
+                    && !next.capitalised()
+                    && !common(next)
+                    && !lists.is_everyday(&next.lower))
+                || (PARTICLES.contains(&next.lower.as_ref()) && particles_lead_to_name(words, j))
+                || after_particles(text, words, j)
                 || (SUFFIXES.contains(&next.lower.as_ref())
                     && next.text.chars().all(|c| c.is_uppercase() || c == '.')
                     && next.text.len() >= 2);
@@ -345,7 +371,7 @@ fn before_organisation_word(text: &str, words: &[Word<'_>], last: usize) -> bool
 }
 
 /// In a text all in lower case, a listed given name that is not an everyday word followed by
-/// a listed family name, perhaps with an initial between: "eva kleist", "benjamin a seiler".
+/// a family name, perhaps with an initial between: "eva kleist", "benjamin a seiler".
 fn lower_case_name(lists: &NameLists, text: &str, words: &[Word<'_>], i: usize) -> bool {
     let word = &words[i];
     if !lists.is_given(&word.lower) || !lower_case_listed(lists, word) {
@@ -358,16 +384,30 @@ fn lower_case_name(lists: &NameLists, text: &str, words: &[Word<'_>], i: usize) 
     {
         k += 1;
     }
+    // The family name may be one no list holds ("olga krylova"), as long as it is no
+    // everyday word or place.
     words.get(k).is_some_and(|family| {
-        adjacent(text, &words[k - 1], family)
-            && lists.is_family(&family.lower)
-            && lower_case_listed(lists, family)
+        adjacent(text, &words[k - 1], family) && lower_case_family(lists, family)
     })
 }
 
-/// A word continuing a name in a text all in lower case: a single letter or a listed name.
+/// In a text all in lower case, a family name: a listed one that is no everyday word, or
+/// one no list holds ("krylova") that is neither an everyday word nor a place.
+fn lower_case_family(lists: &NameLists, word: &Word<'_>) -> bool {
+    (lists.is_family(&word.lower) && lower_case_listed(lists, word))
+        || (word.text.chars().count() >= 3
+            && !common(word)
+            && !lists.is_everyday(&word.lower)
+            && !lists.is_given(&word.lower)
+            && !lists.places.contains(word.lower.as_ref()))
+}
+
+/// A word continuing a name in a text all in lower case: a single letter, a listed name or
+/// a family name.
 fn lower_case_part(lists: &NameLists, word: &Word<'_>) -> bool {
-    word.text.chars().count() == 1 || lower_case_listed(lists, word)
+    word.text.chars().count() == 1
+        || lower_case_listed(lists, word)
+        || lower_case_family(lists, word)
 }
 
 /// In a text all in lower case, a listed name that is no everyday word ("adam", not "will"
@@ -392,14 +432,8 @@ fn name_line(lists: &NameLists, text: &str, words: &[Word<'_>], i: usize) -> boo
     }) {
         last += 1;
     }
-    let line_end = text[words[last].end..]
-        .find('\n')
-        .map_or(text.len(), |n| words[last].end + n);
-    let rest_of_line_blank = text[words[last].end..line_end]
-        .chars()
-        .all(|c| c.is_whitespace() || c == '.');
     let parts = &words[i..=last];
-    rest_of_line_blank
+    fills_line(text, words[i].start, words[last].end)
         && (2..=3).contains(&parts.len())
         && parts
             .iter()
@@ -407,6 +441,16 @@ fn name_line(lists: &NameLists, text: &str, words: &[Word<'_>], i: usize) -> boo
         && parts
             .iter()
             .any(|w| lists.is_given(&w.lower) || lists.is_family(&w.lower))
+}
+
+/// Whether `start..end` is all its line holds, but for white space, quoting marks and a
+/// full stop.
+fn fills_line(text: &str, start: usize, end: usize) -> bool {
+    let line_end = text[end..].find('\n').map_or(text.len(), |n| end + n);
+    opens_line(text, start)
+        && text[end..line_end]
+            .chars()
+            .all(|c| c.is_whitespace() || c == '.')
 }
 
 /// Nothing but white space or a quoting `>` between the line's start and `at`.
@@ -445,6 +489,115 @@ fn before_family_name(lists: &NameLists, text: &str, words: &[Word<'_>], i: usiz
         && !lists
             .places
             .contains(&format!("{} {}", first.lower, family.lower))
+}
+
+/// "Wisława Szczepańska", "Zargan Vedzizhev": two capitalised words, one space apart, that
+/// are neither everyday words nor places nor a firm's or a street's word. Names come from
+/// everywhere, and an unknown word beside another reads as a person more often than not;
+/// words in capitals are left out, as shouting and Greek place names are written so.
+/// "Willemine ten Pas", "Maika van de Noort": a capitalised word that is no everyday one
+/// or place, then particles in lower case and a capitalised word.
+fn before_particle(lists: &NameLists, text: &str, words: &[Word<'_>], i: usize) -> bool {
+    // The first word a given name or one no list holds: family names before particles
+    // begin places as often ("Villafranca del Bierzo", "Rue de Tanger").
+    let first = &words[i];
+    if !words
+        .get(i + 1)
+        .is_some_and(|w| !w.capitalised() && PARTICLES.contains(&w.lower.as_ref()))
+        || first.text.chars().count() < 2
+        || !nameish(lists, first)
+        || !(lists.is_given(&first.lower)
+            || (!lists.is_family(&first.lower) && !lists.places.contains(first.lower.as_ref())))
+    {
+        return false;
+    }
+    // Romance particles join places as often as names ("Chiclana de la Frontera"): after a
+    // word no list holds, only the Germanic ones say "person".
+    let given = lists.is_given(&first.lower);
+    let mut k = i + 1;
+    while words.get(k).is_some_and(|w| {
+        !w.capitalised()
+            && PARTICLES.contains(&w.lower.as_ref())
+            && (given || GERMANIC_PARTICLES.contains(&w.lower.as_ref()))
+            && text[words[k - 1].end..w.start] == *" "
+    }) {
+        k += 1;
+    }
+    k > i + 1 && after_particles(text, words, k)
+}
+
+/// Whether `words[k]` is a capitalised word, not a common one, right after particles in
+/// lower case: the family name of "Willemine ten Pas", everyday word or not.
+fn after_particles(text: &str, words: &[Word<'_>], k: usize) -> bool {
+    let (Some(before), Some(word)) = (k.checked_sub(1).and_then(|b| words.get(b)), words.get(k))
+    else {
+        return false;
+    };
+    !before.capitalised()
+        && PARTICLES.contains(&before.lower.as_ref())
+        && text[before.end..word.start] == *" "
+        && word.capitalised()
+        && word.text.chars().count() >= 2
+        && !common(word)
+        && !acronym(word)
+}
+
+/// Whether the particles starting at `words[k]` lead to a capitalised word: "van de Noort".
+fn particles_lead_to_name(words: &[Word<'_>], k: usize) -> bool {
+    let mut k = k;
+    while words
+        .get(k)
+        .is_some_and(|w| PARTICLES.contains(&w.lower.as_ref()))
+    {
+        k += 1;
+    }
+    words.get(k).is_some_and(Word::capitalised)
+}
+
+const GERMANIC_PARTICLES: &[&str] = &["van", "von", "ten", "ter", "der", "den"];
+
+/// Words after which capitalised words name a firm sooner than a person.
+const FIRM_CONTEXT: &[&str] = &["at", "for", "join", "joined"];
+
+fn unlisted_pair(lists: &NameLists, text: &str, words: &[Word<'_>], i: usize) -> bool {
+    let (Some(first), Some(second)) = (words.get(i), words.get(i + 1)) else {
+        return false;
+    };
+    let part = |w: &Word<'_>| {
+        w.text.chars().count() >= 2
+            && w.text.chars().any(char::is_lowercase)
+            && nameish(lists, w)
+            && !organisation_word(w)
+            && !street_suffix(w)
+            && (lists.is_given(&w.lower)
+                || lists.is_family(&w.lower)
+                || !lists.places.contains(w.lower.as_ref()))
+    };
+    if text[first.end..second.start] != *" " || !second.capitalised() {
+        return false;
+    }
+    // A number before or after makes the words part of an address ("Apt. 753 Fasoula
+    // Pafos", "C/ Señores Curas 88"); a firm's context makes them a firm ("work for
+    // Wolters Kluwer").
+    let number_before = || {
+        text[..first.start]
+            .trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '>' | '?' | '|' | ','))
+            .ends_with(|c: char| c.is_ascii_digit())
+    };
+    let number_after = || {
+        text[second.end..]
+            .trim_start_matches([' ', ','])
+            .starts_with(|c: char| c.is_ascii_digit())
+    };
+    let firm_context = i > 0 && FIRM_CONTEXT.contains(&words[i - 1].lower.as_ref());
+    !firm_context
+        && part(first)
+        && part(second)
+        && !number_before()
+        && !number_after()
+        && !lists
+            .places
+            .contains(&format!("{} {}", first.lower, second.lower))
 }
 
 /// "Enrico shouted at Gary", "says Hartvigsson": a capitalised word, or two, that is not an
@@ -498,23 +651,38 @@ fn listed_together(lists: &NameLists, text: &str, words: &[Word<'_>], all_lower:
         }
         nameish(lists, w) && (listed(w) || !lists.places.contains(w.lower.as_ref()))
     };
+    // Names that are also everyday words ("Park", "White", "chad") join a list that holds
+    // a name that is not one ("Park and Mann", "Šušulić, Bowman and White").
+    let weak_member = |w: &Word<'_>| {
+        listed(w)
+            && !acronym(w)
+            && (w.capitalised() || all_lower)
+            && w.text.chars().count() >= 2
+            && (all_lower
+                || COUNTRIES_AND_STATES
+                    .binary_search(&w.lower.as_ref())
+                    .is_err())
+    };
     let mut found = Lists::default();
     let mut i = 0;
     while i < words.len() {
         // Cheap test first: most words are not joined to the next by a comma or "and".
-        if next_in_list(text, words, i).is_none() || !member(&words[i]) {
+        if next_in_list(text, words, i).is_none() || !weak_member(&words[i]) && !member(&words[i]) {
             i += 1;
             continue;
         }
         let first = i;
         let mut chain = 1;
         let mut any_listed = listed(&words[i]);
+        let mut strong = usize::from(member(&words[i]));
         // A list ends in "and" or "&": "Street, Boston" is an address, not two people.
         let mut closed = false;
         while let Some(next) = next_in_list(text, words, i) {
-            if !member(&words[next]) {
+            let strong_next = member(&words[next]);
+            if !strong_next && !weak_member(&words[next]) {
                 break;
             }
+            strong += usize::from(strong_next);
             any_listed |= listed(&words[next]);
             closed = next == i + 2 || text[words[i].end..words[next].start].contains('&');
             chain += 1;
@@ -524,12 +692,19 @@ fn listed_together(lists: &NameLists, text: &str, words: &[Word<'_>], all_lower:
             && ORGANISATION_CONTEXT
                 .binary_search(&words[first - 1].lower.as_ref())
                 .is_ok())
-            || before_organisation_word(text, words, i);
+            || before_organisation_word(text, words, i)
+            // Three family names filling a line of a record or a letterhead are a firm's
+            // name ("Owens, Duran and Oneal" above its address), as people there stand
+            // one to a line.
+            || (chain >= 3 && fills_line(text, words[first].start, words[i].end));
         // Each member stands alone: "Reed Elsevier and T Rowe Price" are not single names.
         let alone = words.get(i + 1).is_none_or(|w| {
             !w.capitalised() || !text[words[i].end..w.start].chars().all(|c| c == ' ')
         });
-        if chain >= 2 && closed && any_listed && (firm || alone) {
+        // In lower case a list needs two names that are no everyday words: "adam and eve"
+        // is no list of people.
+        let enough_names = strong >= if all_lower { 2 } else { 1 };
+        if chain >= 2 && closed && any_listed && enough_names && (firm || alone) {
             let members = if firm {
                 &mut found.firms
             } else {
@@ -577,52 +752,99 @@ fn next_in_list(text: &str, words: &[Word<'_>], i: usize) -> Option<usize> {
     }
 }
 
-#[derive(PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Cue {
     None,
     Weak,
     Strong,
 }
 
-/// The last words of the cues, sorted: most words end no cue, and are passed over at once.
-static NAME_CUE_ENDINGS: LazyLock<Vec<&'static str>> =
-    LazyLock::new(|| endings(STRONG_CUES.iter().chain(CUES)));
-static PLACE_CUE_ENDINGS: LazyLock<Vec<&'static str>> =
-    LazyLock::new(|| endings(PLACE_CUES.iter()));
-
-fn endings<'a>(cues: impl Iterator<Item = &'a &'static [&'static str]>) -> Vec<&'static str> {
-    let mut last: Vec<&'static str> = cues.filter_map(|cue| cue.last().copied()).collect();
-    last.sort_unstable();
-    last.dedup();
-    last
+/// The name cues by their last word, sorted by it: most words end no cue and are passed
+/// over after one look at their first byte and length; a word that ends cues ("to", "is")
+/// is checked against those only.
+struct CueIndex<T> {
+    by_ending: Vec<(&'static str, Vec<T>)>,
+    /// For each first byte, a bit for each length (up to 31 bytes) of the endings.
+    lengths_by_first_byte: [u32; 256],
 }
 
-/// Whether the word before `words[i]` ends one of the cues whose endings are `endings`.
-fn may_follow_cue(words: &[Word<'_>], i: usize, endings: &[&str]) -> bool {
-    i > 0 && endings.binary_search(&words[i - 1].lower.as_ref()).is_ok()
-}
-
-/// Whether the words right before `i` are a cue that a name follows.
-fn cue_before(words: &[Word<'_>], i: usize, text: &str) -> Cue {
-    if !may_follow_cue(words, i, &NAME_CUE_ENDINGS) {
-        return Cue::None;
+impl<T> CueIndex<T> {
+    fn new(cues: impl Iterator<Item = (&'static [&'static str], T)>) -> Self {
+        let mut index = Self {
+            by_ending: Vec::new(),
+            lengths_by_first_byte: [0; 256],
+        };
+        for (cue, value) in cues {
+            let Some(&last) = cue.last() else { continue };
+            if let Some(&first) = last.as_bytes().first() {
+                index.lengths_by_first_byte[usize::from(first)] |= 1 << last.len().min(31);
+            }
+            match index
+                .by_ending
+                .binary_search_by(|(ending, _)| ending.cmp(&last))
+            {
+                Ok(k) => index.by_ending[k].1.push(value),
+                Err(k) => index.by_ending.insert(k, (last, vec![value])),
+            }
+        }
+        index
     }
+
+    /// The cues ending in `word`, if any.
+    fn ending_in(&self, word: &str) -> Option<&[T]> {
+        let first = usize::from(*word.as_bytes().first()?);
+        if self.lengths_by_first_byte[first] & (1 << word.len().min(31)) == 0 {
+            return None;
+        }
+        let k = self
+            .by_ending
+            .binary_search_by(|(ending, _)| (*ending).cmp(word))
+            .ok()?;
+        Some(&self.by_ending[k].1)
+    }
+}
+
+static NAME_CUES: LazyLock<CueIndex<(&'static [&'static str], Cue)>> = LazyLock::new(|| {
+    CueIndex::new(
+        STRONG_CUES
+            .iter()
+            .map(|cue| (*cue, (*cue, Cue::Strong)))
+            .chain(CUES.iter().map(|cue| (*cue, (*cue, Cue::Weak)))),
+    )
+});
+static PLACE_CUE_INDEX: LazyLock<CueIndex<()>> =
+    LazyLock::new(|| CueIndex::new(PLACE_CUES.iter().map(|cue| (*cue, ()))));
+
+/// Whether the words right before `i` are a cue that a name follows, and how strong.
+fn cue_before(words: &[Word<'_>], i: usize, text: &str) -> Cue {
+    let Some(cues) = i
+        .checked_sub(1)
+        .and_then(|b| words.get(b))
+        .and_then(|before| NAME_CUES.ending_in(&before.lower))
+    else {
+        return Cue::None;
+    };
     // The cue and the name are in one phrase: nothing but spaces, a colon, a comma or a
     // question's mark between them ("What's your last name? Boyle").
     let joins = |gap: &str| {
         gap.chars()
             .all(|c| matches!(c, ' ' | ':' | ',' | '?' | '\t'))
     };
-    if STRONG_CUES
+    cues.iter()
+        .filter(|(cue, _)| follows(words, i, text, cue, joins))
+        .map(|(_, strength)| *strength)
+        .max()
+        .unwrap_or(Cue::None)
+}
+
+/// Whether the words right before `words[i]` are a person naming themselves: "my name is",
+/// "call me".
+fn naming(words: &[Word<'_>], i: usize, text: &str) -> bool {
+    NAMING_CUES
         .iter()
-        .any(|c| follows(words, i, text, c, joins))
-    {
-        Cue::Strong
-    } else if CUES.iter().any(|c| follows(words, i, text, c, joins)) {
-        Cue::Weak
-    } else {
-        Cue::None
-    }
+        .any(|c| follows(words, i, text, c, |gap| gap == " "))
+        // A record's label: "name:    hyuuma t. maida".
+        || follows(words, i, text, &["name"], |gap| gap.trim() == ":")
 }
 
 /// Whether `cue`'s words come right before `words[i]`, with a gap `joins` accepts.
@@ -699,7 +921,8 @@ fn listed_place(lists: &NameLists, text: &str, words: &[Word<'_>], i: usize) -> 
 }
 
 fn after_place_cue(text: &str, words: &[Word<'_>], i: usize) -> bool {
-    may_follow_cue(words, i, &PLACE_CUE_ENDINGS)
+    i > 0
+        && PLACE_CUE_INDEX.ending_in(&words[i - 1].lower).is_some()
         && PLACE_CUES
             .iter()
             .any(|cue| follows(words, i, text, cue, |gap| gap == " "))

@@ -315,6 +315,14 @@ fn hostile_text_never_panics() {
         format!("{}Rue X", "1 ".repeat(3_000)),
         "grew up in".into(),
         "on Pod 1".into(),
+        // Particles, naming cues and a record's label with nothing after them.
+        "Anneke van der".into(),
+        "van van van".into(),
+        "my name is".into(),
+        "call me".into(),
+        "name:".into(),
+        "name:\u{2003}ß".into(),
+        format!("{}Zaurbek", "Zaurbek ".repeat(3_000)),
     ];
     texts.push(
         (0..3_000)
@@ -371,6 +379,26 @@ fn names_from_many_countries_are_found_by_their_shape_and_company() {
         ("CALL PATRICIA DESROSIERS TODAY", &["PATRICIA DESROSIERS"]),
         // After a title, the name stops before the flat.
         ("Mrs. Barbara Yudina Apt. 675", &["Barbara Yudina"]),
+        // Two words no list holds and no dictionary either.
+        (
+            "Zaurbek Maskhadov will open the meeting.",
+            &["Zaurbek Maskhadov"],
+        ),
+        // Listed together with a name that is no everyday word, everyday names too.
+        (
+            "Brown and Kowalczyk were partners.",
+            &["Brown", "Kowalczyk"],
+        ),
+        // A person naming themselves, in lower case and unlisted.
+        ("my name is ilvana", &["ilvana"]),
+        ("most people call me dragoslav now", &["dragoslav"]),
+        ("name:   tomoko k. hirase", &["tomoko k. hirase"]),
+        // In lower case: after a title, and a listed given name before an unlisted one.
+        ("mr. pellegrini arrived late", &["pellegrini"]),
+        ("olga vrabcova sent the forms", &["olga vrabcova"]),
+        // Particles between the given and the family name.
+        ("Anneke ter Horst will chair it.", &["Anneke ter Horst"]),
+        ("Lotte van der Wiel signed.", &["Lotte van der Wiel"]),
     ];
     for (text, names) in cases {
         assert_eq!(of_kind(text, PhiKind::Name), *names, "{text:?}");
@@ -389,6 +417,17 @@ fn firms_streets_countries_and_titles_are_not_people() {
         "Capitalized words like Wisdom and Discipline are not names.",
         "The Princess Royal arrived this morning.",
         "CAN I SPEAK TO A REAL PERSON?",
+        // Two unknown words after a flat's number are its town; after "for", a firm.
+        "Suite 808\nKoilani Pitsilia\nCyprus 4711",
+        "I applied for Zentrix Halvard last year.",
+        // Romance particles after an unlisted word make a place.
+        "We drove to Chiclana de la Frontera.",
+        // Words of this century, and what follows "call me" that is no name.
+        "Buy from Online Marketplaces with a Free Download.",
+        "please call me asap",
+        "Black and White photos are timeless.",
+        // Three family names filling a line of a letterhead: a firm.
+        "Hale, Okafor and Brandt\n4 Mill Lane",
     ] {
         assert_eq!(of_kind(text, PhiKind::Name), Vec::<&str>::new(), "{text:?}");
     }

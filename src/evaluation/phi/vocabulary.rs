@@ -66,14 +66,27 @@ pub const CUES: &[&[&str]] = &[
     &["spoke", "to"],
     &["talked", "to"],
     &["meeting", "with"],
+    &["call", "me"],
+    &["calls", "me"],
 ];
 
+/// Cues of a person naming themselves: after them a word no list holds, in lower case too,
+/// is a name ("my name is vitoria").
+pub const NAMING_CUES: &[&[&str]] = &[&["name", "is"], &["call", "me"], &["calls", "me"]];
+
 /// Cues strong enough that even a lower-case given name after them is a name.
-pub const STRONG_CUES: &[&[&str]] = &[&["name", "is"], &["named"], &["called"], &["dear"]];
+pub const STRONG_CUES: &[&[&str]] = &[
+    &["name", "is"],
+    &["named"],
+    &["named", "him"],
+    &["named", "her"],
+    &["called"],
+    &["dear"],
+];
 
 /// Given names in the census lists that are also everyday English words, nationalities,
-/// and words that follow a name but are not part of it: these never start or extend a
-/// name on their own.
+/// words that follow a name but are not part of it, and abbreviations that follow "call
+/// me": these never start or extend a name on their own.
 pub const COMMON_WORDS: &[&str] = &[
     "a",
     "about",
@@ -91,6 +104,7 @@ pub const COMMON_WORDS: &[&str] = &[
     "are",
     "art",
     "as",
+    "asap",
     "asian",
     "at",
     "august",
@@ -309,7 +323,7 @@ pub const COMMON_WORDS: &[&str] = &[
 /// Name particles kept inside a name ("Ludwig van Beethoven", "Maria de la Cruz").
 pub const PARTICLES: &[&str] = &[
     "van", "von", "de", "del", "della", "da", "di", "du", "la", "le", "der", "den", "bin", "ibn",
-    "al", "dos", "das",
+    "al", "dos", "das", "ten", "ter",
 ];
 
 /// Post-nominals kept inside a name ("Giovanna Rodrigues MD").
