@@ -57,6 +57,9 @@ pub struct Patterns {
     ssn_bare: Regex,
     card: Regex,
     iban: Regex,
+    /// An IBAN typed in lower case ("my iban is gb82west…"): the same form, its own scan,
+    /// as lower-case letters before digits are rare in prose and upper-case ones are not.
+    iban_lower: Regex,
     phone: Regex,
     numeric_date: Regex,
     weekday: Regex,
@@ -109,6 +112,7 @@ impl Patterns {
             ),
             card: compiled(r"\b\d(?:[ -]?\d){11,18}\b"),
             iban: compiled(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"),
+            iban_lower: compiled(r"\b[a-z]{2}\d{2}(?: ?[a-z0-9]{4}){2,7}(?: ?[a-z0-9]{1,3})?\b"),
             phone: compiled(r"(?:\+|\b00|\()?\d[\d ().-]{5,22}\d(?:\s?(?:x|ext\.?\s?)\d{1,5})?\b"),
             numeric_date: compiled(
                 r"\b(?:(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})|(\d{4})[/.-](\d{1,2})[/.-](\d{1,2}))(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?\b",
@@ -254,7 +258,11 @@ impl Patterns {
                 push(PhiKind::CreditCard, m.start(), m.end());
             }
         }
-        for m in self.iban.find_iter(only(shape.letters_then_digits)) {
+        let ibans = self.iban.find_iter(only(shape.letters_then_digits)).chain(
+            self.iban_lower
+                .find_iter(only(shape.lower_letters_then_digits)),
+        );
+        for m in ibans {
             if valid_iban(m.as_str()) {
                 push(PhiKind::Account, m.start(), m.end());
             }
@@ -410,6 +418,8 @@ struct Shape {
     /// Two capital letters right before a digit, or before white space and a digit (IBAN, a
     /// state and its ZIP code).
     letters_then_digits: bool,
+    /// Two lower-case letters right before two digits (an IBAN in lower case).
+    lower_letters_then_digits: bool,
 }
 
 impl Shape {
@@ -447,6 +457,13 @@ impl Shape {
                 && next.is_some_and(|n| n == b':' || n.is_ascii_hexdigit())
             {
                 shape.hex_colon = true;
+            }
+            if b.is_ascii_lowercase()
+                && prev.is_some_and(|p| p.is_ascii_lowercase())
+                && next.is_some_and(|n| n.is_ascii_digit())
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_digit)
+            {
+                shape.lower_letters_then_digits = true;
             }
             if b.is_ascii_uppercase() && prev.is_some_and(|p| p.is_ascii_uppercase()) {
                 let after = bytes[i + 1..].iter().find(|c| !c.is_ascii_whitespace());
@@ -564,6 +581,7 @@ fn valid_iban(text: &str) -> bool {
         let value = match b {
             b'0'..=b'9' => u32::from(b - b'0'),
             b'A'..=b'Z' => u32::from(b - b'A') + 10,
+            b'a'..=b'z' => u32::from(b - b'a') + 10,
             _ => return false,
         };
         let digits = if value >= 10 { 100 } else { 10 };
@@ -628,6 +646,7 @@ mod tests {
         assert!(valid_iban("GB82WEST12345698765432"));
         assert!(valid_iban("GB82 WEST 1234 5698 7654 32"));
         assert!(!valid_iban("GB83WEST12345698765432"));
+        assert!(valid_iban("gb82west12345698765432"));
         assert!(valid_ssn("123", "45", "6789"));
         for (a, g, s) in [
             ("000", "12", "3456"),

@@ -57,6 +57,11 @@ fn each_identifier_is_found_with_its_exact_span() {
             PhiKind::Account,
             "GB82WEST12345698765432",
         ),
+        (
+            "my iban is gb82west12345698765432",
+            PhiKind::Account,
+            "gb82west12345698765432",
+        ),
         ("call (602)272-9781 now", PhiKind::Phone, "(602)272-9781"),
         (
             "mobile +44 7700 921 916",
