@@ -201,14 +201,14 @@ impl Patterns {
         // Each pattern is a pass over the text; those the text cannot hold are skipped.
         let shape = Shape::of(text);
         let only = |possible: bool| if possible { text } else { "" };
-        for m in self.email.find_iter(text) {
+        for m in self.email.find_iter(only(shape.at_sign)) {
             push(PhiKind::Email, m.start(), m.end());
         }
-        for m in self.url.find_iter(text) {
+        for m in self.url.find_iter(only(shape.url_start)) {
             let trimmed = m.as_str().trim_end_matches(['.', ',', ';', ':', '!', '?']);
             push(PhiKind::Url, m.start(), m.start() + trimmed.len());
         }
-        for m in self.domain.find_iter(text) {
+        for m in self.domain.find_iter(only(shape.dot_then_letter)) {
             push(PhiKind::Url, m.start(), m.end());
         }
         for m in self.ipv4.find_iter(only(shape.dotted_digits >= 4)) {
@@ -240,7 +240,7 @@ impl Patterns {
                 push(PhiKind::Ssn, m.0, m.1);
             }
         }
-        for c in self.ssn_bare.captures_iter(text) {
+        for c in self.ssn_bare.captures_iter(only(shape.digits_run >= 9)) {
             if let Some(m) = c.get(1) {
                 let d = m.as_str();
                 if valid_ssn(&d[0..3], &d[3..5], &d[5..9]) {
@@ -287,7 +287,7 @@ impl Patterns {
                 push(PhiKind::Date, m.0, m.1);
             }
         }
-        for m in self.month_date.find_iter(text) {
+        for m in self.month_date.find_iter(only(shape.digits >= 1)) {
             // A month with neither day nor year ("may") is a word, not a date.
             if m.as_str().bytes().any(|b| b.is_ascii_digit()) {
                 push(PhiKind::Date, m.start(), m.end());
@@ -299,7 +299,7 @@ impl Patterns {
                 push(PhiKind::Date, m.0, m.1);
             }
         }
-        for c in self.age.captures_iter(text) {
+        for c in self.age.captures_iter(only(shape.digits_run >= 2)) {
             // Safe Harbor (C): only ages over 89 are identifiers.
             let years = c.get(1).or_else(|| c.get(2));
             if let Some(y) = years
@@ -316,7 +316,7 @@ impl Patterns {
                 push(PhiKind::ZipCode, m.start(), m.end());
             }
         }
-        for c in self.zip_labelled.captures_iter(text) {
+        for c in self.zip_labelled.captures_iter(only(shape.digits >= 1)) {
             if let Some(m) = c.get(1)
                 && m.as_str().bytes().any(|b| b.is_ascii_digit())
             {
@@ -324,18 +324,21 @@ impl Patterns {
             }
         }
         for pattern in [&self.address, &self.street_named, &self.street_suffixed] {
-            for m in pattern.find_iter(text) {
+            for m in pattern.find_iter(only(shape.digits >= 1)) {
                 push(PhiKind::StreetAddress, m.start(), m.end());
             }
         }
-        for c in self.street_named_after_number.captures_iter(text) {
+        for c in self
+            .street_named_after_number
+            .captures_iter(only(shape.digits >= 1))
+        {
             if let Some(m) = c.get(1)
                 && let Some(start) = house_number_before(text, m.start())
             {
                 push(PhiKind::StreetAddress, start, m.end());
             }
         }
-        for c in self.street_after_on.captures_iter(text) {
+        for c in self.street_after_on.captures_iter(only(shape.digits >= 1)) {
             if let (Some(m), Some(first)) = (c.get(1), c.get(2)) {
                 let first = first.as_str().to_lowercase();
                 if NOT_PLACES.binary_search(&first.as_str()).is_err()
@@ -377,23 +380,27 @@ impl Patterns {
                 push(PhiKind::StreetAddress, m.start(), m.end());
             }
         }
-        for pattern in [&self.po_box, &self.secondary_unit, &self.military] {
-            for m in pattern.find_iter(text) {
+        for pattern in [&self.po_box, &self.secondary_unit] {
+            for m in pattern.find_iter(only(shape.digits >= 1)) {
                 push(PhiKind::StreetAddress, m.start(), m.end());
             }
+        }
+        for m in self.military.find_iter(text) {
+            push(PhiKind::StreetAddress, m.start(), m.end());
         }
         for c in self.city_state.captures_iter(text) {
             if let Some(m) = c.get(1) {
                 push(PhiKind::Location, m.start(), m.end());
             }
         }
-        for m in self.phone.find_iter(text) {
+        // Fewer than seven digits make no phone number (`plausible_phone`).
+        for m in self.phone.find_iter(only(shape.digits >= 7)) {
             if plausible_phone(text, m.start(), m.as_str()) {
                 push(PhiKind::Phone, m.start(), m.end());
             }
         }
         for (kind, pattern) in &self.labelled {
-            for c in pattern.captures_iter(text) {
+            for c in pattern.captures_iter(only(shape.digits >= 1)) {
                 if let Some(m) = c.get(1)
                     && m.as_str().bytes().any(|b| b.is_ascii_digit())
                 {
@@ -404,10 +411,19 @@ impl Patterns {
     }
 }
 
-/// What the number-led patterns need, read in one pass over the bytes: most text holds
-/// none of it, and their scans are skipped.
+/// What the patterns need, read in one pass over the bytes: most text holds none of it
+/// (no digit, no `@`, no web address), and the scans it cannot match are skipped. Each
+/// gate is a condition every match of its pattern, or every match that is kept, meets.
 #[derive(Default)]
 struct Shape {
+    /// Digits in the whole text.
+    digits: usize,
+    /// An `@` (e-mail).
+    at_sign: bool,
+    /// "://" or "www." in any case (URL).
+    url_start: bool,
+    /// A full stop right before a letter (domain name).
+    dot_then_letter: bool,
     /// The most digits in one run where single spaces or hyphens may separate them (card,
     /// SSN).
     digits_run: usize,
@@ -431,6 +447,7 @@ impl Shape {
             let prev = i.checked_sub(1).map(|p| bytes[p]);
             let next = bytes.get(i + 1).copied();
             if b.is_ascii_digit() {
+                shape.digits += 1;
                 run += 1;
                 if !prev.is_some_and(|p| p.is_ascii_digit()) {
                     groups += 1;
@@ -457,6 +474,15 @@ impl Shape {
                 && next.is_some_and(|n| n == b':' || n.is_ascii_hexdigit())
             {
                 shape.hex_colon = true;
+            }
+            match b {
+                b'@' => shape.at_sign = true,
+                b'.' => {
+                    shape.dot_then_letter |= next.is_some_and(|n| n.is_ascii_alphabetic());
+                    shape.url_start |= i >= 3 && bytes[i - 3..i].eq_ignore_ascii_case(b"www");
+                }
+                b':' if bytes.get(i + 1..i + 3) == Some(b"//") => shape.url_start = true,
+                _ => {}
             }
             if b.is_ascii_lowercase()
                 && prev.is_some_and(|p| p.is_ascii_lowercase())

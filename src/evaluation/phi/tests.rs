@@ -214,6 +214,34 @@ fn an_address_over_several_lines_is_one_identifier() {
     assert!(spans.contains(&(PhiKind::Name, "John Smith")), "{spans:?}");
 }
 
+/// Scans are skipped when a text lacks what their pattern needs (a digit, seven digits, an
+/// `@`, "www."…): the smallest text each one matches still gets its scan.
+#[test]
+fn skipped_scans_still_find_their_smallest_matches() {
+    let cases: &[(&str, PhiKind, &str)] = &[
+        (
+            "visit WWW.9clinic.example now",
+            PhiKind::Url,
+            "WWW.9clinic.example",
+        ),
+        ("write to a@b.io", PhiKind::Email, "a@b.io"),
+        ("she is aged 93", PhiKind::Age, "aged 93"),
+        ("ssn 078051120", PhiKind::Ssn, "078051120"),
+        ("phone: 5550134", PhiKind::Phone, "5550134"),
+        ("March 3", PhiKind::Date, "March 3"),
+        ("zip code 02139", PhiKind::ZipCode, "02139"),
+        ("4 Elm St", PhiKind::StreetAddress, "4 Elm St"),
+        (
+            "Unit 4521, Box 88",
+            PhiKind::StreetAddress,
+            "Unit 4521, Box 88",
+        ),
+    ];
+    for (text, kind, expected) in cases {
+        assert_eq!(of_kind(text, *kind), [*expected], "{text:?}");
+    }
+}
+
 #[test]
 fn look_alikes_are_left_alone() {
     for text in [
