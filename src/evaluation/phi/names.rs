@@ -1,12 +1,14 @@
 //! Person names (Safe Harbor (A)) and places (B) without a language model. A name is a
 //! capitalised given name from the lists, with the capitalised words after it; any
 //! capitalised words after a title (Dr, Mrs…) or a cue ("my name is", "patient", "Dear");
-//! two capitalised words around a middle initial ("Faina D. Yefremova"); family names
-//! listed together ("Marrero and Murphy were"); and a lone name after the strongest cues
-//! even in lower case. Words that are names and common English words ("Will", "May",
-//! "Hope") start a name only after a cue; capitalised words before a company's word
-//! ("Bertha Inc") are not a person. A place is a listed city or town, or capitalised words
-//! after a place cue ("grew up in Remniku") that are not a name, a country or a state.
+//! two capitalised words around a middle initial ("Faina D. Yefremova"), or two that no
+//! list or dictionary holds ("Zaurbek Maskhadov"); a given name before particles ("Lotte
+//! van der Wiel"); family names listed together ("Marrero and Murphy were"); and a lone
+//! name after the strongest cues or a person naming themselves, even in lower case. Words
+//! that are names and common English words ("Will", "May", "Hope") start a name only after
+//! a cue; capitalised words before a company's word ("Bertha Inc") are not a person. A
+//! place is a listed city or town, or capitalised words after a place cue ("grew up in
+//! Remniku") that are not a name, a country or a state.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -15,9 +17,9 @@ use std::sync::LazyLock;
 use foldhash::fast::RandomState;
 
 use super::vocabulary::{
-    COMMON_WORDS, COUNTRIES_AND_STATES, CUES, NAMING_CUES, NOT_PLACES, ORGANISATION_CONTEXT,
-    ORGANISATION_WORDS, PARTICLES, PLACE_CUES, SPEECH_VERBS, STREET_SUFFIXES, STRONG_CUES,
-    SUFFIXES, TITLES,
+    COMMON_WORDS, COUNTRIES_AND_STATES, CUES, FIRM_CONTEXT, GERMANIC_PARTICLES, NAMING_CUES,
+    NOT_PLACES, ORGANISATION_CONTEXT, ORGANISATION_WORDS, PARTICLES, PLACE_CUES, SPEECH_VERBS,
+    STREET_SUFFIXES, STRONG_CUES, SUFFIXES, TITLES,
 };
 use super::{PhiKind, PhiSpan};
 
@@ -491,10 +493,6 @@ fn before_family_name(lists: &NameLists, text: &str, words: &[Word<'_>], i: usiz
             .contains(&format!("{} {}", first.lower, family.lower))
 }
 
-/// "Wisława Szczepańska", "Zargan Vedzizhev": two capitalised words, one space apart, that
-/// are neither everyday words nor places nor a firm's or a street's word. Names come from
-/// everywhere, and an unknown word beside another reads as a person more often than not;
-/// words in capitals are left out, as shouting and Greek place names are written so.
 /// "Willemine ten Pas", "Maika van de Noort": a capitalised word that is no everyday one
 /// or place, then particles in lower case and a capitalised word.
 fn before_particle(lists: &NameLists, text: &str, words: &[Word<'_>], i: usize) -> bool {
@@ -554,11 +552,10 @@ fn particles_lead_to_name(words: &[Word<'_>], k: usize) -> bool {
     words.get(k).is_some_and(Word::capitalised)
 }
 
-const GERMANIC_PARTICLES: &[&str] = &["van", "von", "ten", "ter", "der", "den"];
-
-/// Words after which capitalised words name a firm sooner than a person.
-const FIRM_CONTEXT: &[&str] = &["at", "for", "join", "joined"];
-
+/// "Wisława Szczepańska", "Zargan Vedzizhev": two capitalised words, one space apart, that
+/// are neither everyday words nor places nor a firm's or a street's word. Names come from
+/// everywhere, and an unknown word beside another reads as a person more often than not;
+/// words in capitals are left out, as shouting and Greek place names are written so.
 fn unlisted_pair(lists: &NameLists, text: &str, words: &[Word<'_>], i: usize) -> bool {
     let (Some(first), Some(second)) = (words.get(i), words.get(i + 1)) else {
         return false;
@@ -759,9 +756,9 @@ enum Cue {
     Strong,
 }
 
-/// The name cues by their last word, sorted by it: most words end no cue and are passed
-/// over after one look at their first byte and length; a word that ends cues ("to", "is")
-/// is checked against those only.
+/// Cues (of names, of places) by their last word, sorted by it: most words end no cue and
+/// are passed over after one look at their first byte and length; a word that ends cues
+/// ("to", "is") is checked against those only.
 struct CueIndex<T> {
     by_ending: Vec<(&'static str, Vec<T>)>,
     /// For each first byte, a bit for each length (up to 31 bytes) of the endings.

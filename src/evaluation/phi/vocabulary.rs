@@ -326,6 +326,15 @@ pub const PARTICLES: &[&str] = &[
     "al", "dos", "das", "ten", "ter",
 ];
 
+/// The particles of Dutch and German names: after a capitalised word no list holds, these
+/// and not the Romance ones ("Chiclana de la Frontera") say a person is named.
+pub const GERMANIC_PARTICLES: &[&str] = &["van", "von", "ten", "ter", "der", "den"];
+
+/// Words after which two unknown capitalised words name a firm sooner than a person ("work
+/// for Wolters Kluwer"); fewer than `ORGANISATION_CONTEXT`, as "with" and "of" precede
+/// people as often.
+pub const FIRM_CONTEXT: &[&str] = &["at", "for", "join", "joined"];
+
 /// Post-nominals kept inside a name ("Giovanna Rodrigues MD").
 pub const SUFFIXES: &[&str] = &[
     "md", "phd", "rn", "np", "do", "jr", "sr", "ii", "iii", "iv", "dds",
