@@ -416,7 +416,9 @@ impl Patterns {
 /// gate is a condition every match of its pattern, or every match that is kept, meets.
 #[derive(Default)]
 struct Shape {
-    /// Digits in the whole text.
+    /// ASCII digits in the whole text. Numbers in another script's digits ("٤٥") are not
+    /// read as identifiers: the checks after the scans (Luhn, mod 97, SSN ranges, phone
+    /// and date plausibility) counted ASCII digits already.
     digits: usize,
     /// An `@` (e-mail).
     at_sign: bool,
