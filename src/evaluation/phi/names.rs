@@ -504,14 +504,15 @@ fn before_particle(lists: &NameLists, text: &str, words: &[Word<'_>], i: usize) 
         .is_some_and(|w| !w.capitalised() && PARTICLES.contains(&w.lower.as_ref()))
         || first.text.chars().count() < 2
         || !nameish(lists, first)
-        || !(lists.is_given(&first.lower)
-            || (!lists.is_family(&first.lower) && !lists.places.contains(first.lower.as_ref())))
     {
+        return false;
+    }
+    let given = lists.is_given(&first.lower);
+    if !given && (lists.is_family(&first.lower) || lists.places.contains(first.lower.as_ref())) {
         return false;
     }
     // Romance particles join places as often as names ("Chiclana de la Frontera"): after a
     // word no list holds, only the Germanic ones say "person".
-    let given = lists.is_given(&first.lower);
     let mut k = i + 1;
     while words.get(k).is_some_and(|w| {
         !w.capitalised()
